@@ -1,0 +1,61 @@
+# Jobcenter-assistenten. A newcomer needs two commands:
+#   make run    set up, train if needed, start the assistant
+#   make test   set up, train if needed, run every test
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+RASA_VENV := .venv-rasa
+PY := $(VENV)/bin/python
+RASA := $(RASA_VENV)/bin/rasa
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+
+.PHONY: help setup run test model lint test-knowledge test-python test-rasa-data test-stories bench-kb bench-nlu clean
+
+help:
+	@echo "make run    start the assistant (http://127.0.0.1:$${WEB_PORT:-8000}/)"
+	@echo "make test   run every test"
+	@echo "make bench-kb / make bench-nlu   benchmarks (see README)"
+
+$(VENV)/.installed: requirements/app.txt scripts/make-venv
+	@scripts/make-venv $(VENV) requirements/app.txt
+
+$(RASA_VENV)/.installed: requirements/rasa.txt scripts/make-venv
+	@scripts/make-venv $(RASA_VENV) requirements/rasa.txt
+
+setup: $(VENV)/.installed $(RASA_VENV)/.installed
+
+model: setup
+	@$(PY) -m bot.model
+
+run: model
+	@$(PY) -m bot.stack
+
+test: model lint test-knowledge test-rasa-data test-python test-stories
+	@echo "All tests passed."
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+test-knowledge: setup
+	$(PY) -m bot.knowledge validate
+
+test-rasa-data: setup
+	$(RASA) data validate --fail-on-warnings
+
+test-python: model
+	$(VENV)/bin/pytest
+
+test-stories: model
+	$(RASA) test core --stories tests/test_stories.yml --model "$$($(PY) -m bot.model --path)" \
+	  --fail-on-prediction-errors --out results/stories
+
+bench-kb: setup
+	$(PY) -m bench.kb
+
+bench-nlu: model
+	$(PY) -m bench.nlu
+
+clean:
+	rm -rf $(VENV) $(RASA_VENV) models results var .rasa

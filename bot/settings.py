@@ -1,0 +1,92 @@
+"""All settings, read once from the environment (and an optional .env file).
+
+Every process (front door, action server, CLIs, runner) reads its
+configuration here; nothing else calls os.environ for settings.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.handoff.hours import parse_hours
+from bot.taxonomy import Municipality
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OPENING_HOURS = "man-fre 09:00-15:00"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    # Where the three processes listen. Loopback unless told otherwise.
+    web_host: str = "127.0.0.1"
+    web_port: int = 8000
+    rasa_host: str = "127.0.0.1"
+    rasa_port: int = 5005
+    actions_host: str = "127.0.0.1"
+    actions_port: int = 5055
+
+    #: Token for Rasa's HTTP API. `make run` generates one per start when unset.
+    rasa_token: SecretStr | None = None
+    #: Seconds the front door waits for Rasa before answering 503.
+    rasa_timeout: float = 30.0
+
+    #: Our database: handoff cases, caseworkers, audit log, message outbox.
+    database_url: str = f"sqlite:///{ROOT / 'var' / 'app.db'}"
+    #: Rasa's tracker store, as a SQLAlchemy URL. Used by Rasa (through
+    #: endpoints.yml) and by the erasure command.
+    tracker_database_url: str = f"sqlite:///{ROOT / 'var' / 'rasa_tracker.db'}"
+    #: Redis URL for Rasa's lock store; empty means the in-memory lock store
+    #: (one Rasa instance only).
+    lock_store_url: str = ""
+
+    knowledge_dir: Path = ROOT / "knowledge"
+    models_dir: Path = ROOT / "models"
+    var_dir: Path = ROOT / "var"
+
+    log_level: str = "INFO"
+    #: "console" for people, "json" for log collectors.
+    log_format: str = "console"
+    #: Salt for hashing sender ids in logs. Set it in production.
+    sender_hash_salt: SecretStr = SecretStr("jobcenter-assistenten")
+
+    #: Days a closed handoff case keeps its personal data before purge.
+    retention_days: int = Field(default=30, ge=1)
+    #: When caseworkers answer in the chat, per municipality, as JSON, e.g.
+    #: {"gladsaxe": "man-tor 09:00-15:00; fre 09:00-13:00"}. Set each
+    #: municipality's real hours; outside them citizens can ask for a callback.
+    opening_hours: dict[Municipality, str] = Field(
+        default_factory=lambda: dict.fromkeys(Municipality, DEFAULT_OPENING_HOURS)
+    )
+    #: Secret for signing caseworker session cookies. Set it in production.
+    session_secret: SecretStr = SecretStr("change-me-in-production")
+    #: Mark cookies Secure (HTTPS only). Set true behind HTTPS.
+    secure_cookies: bool = False
+    #: Failed logins per username or client within `login_window_minutes`
+    #: before further attempts are refused.
+    login_max_failures: int = 5
+    login_window_minutes: int = 15
+
+    @field_validator("opening_hours")
+    @classmethod
+    def _valid_hours(cls, hours: dict[Municipality, str]) -> dict[Municipality, str]:
+        for spec in hours.values():
+            parse_hours(spec)
+        return {**dict.fromkeys(Municipality, DEFAULT_OPENING_HOURS), **hours}
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://{self.rasa_host}:{self.rasa_port}"
+
+    @property
+    def actions_url(self) -> str:
+        return f"http://{self.actions_host}:{self.actions_port}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

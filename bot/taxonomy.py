@@ -1,0 +1,126 @@
+"""The shared vocabulary: topics, municipalities, audiences and teams.
+
+Every other part of the system (knowledge base, NLU data, actions, statistics,
+the caseworker inbox) imports these definitions instead of repeating them.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+
+
+class Topic(str, Enum):
+    """What a question is about. Used by articles, answers and statistics."""
+
+    RETTIGHEDER = "rettigheder"
+    PLIGTER = "pligter"
+    FLEKSJOB = "fleksjob"
+    HANDICAPKOMPENSATION = "handicapkompensation"
+    REKRUTTERING = "rekruttering"
+    LOENTILSKUD = "loentilskud"
+    VIRKSOMHEDSPRAKTIK = "virksomhedspraktik"
+    OPKVALIFICERING = "opkvalificering"
+    SYGDOM = "sygdom"
+    UNGE = "unge"
+    INTEGRATION = "integration"
+    KONTAKT = "kontakt"
+    OM_JOBCENTERET = "om_jobcenteret"
+
+    @property
+    def label(self) -> str:
+        return TOPIC_LABELS[self]
+
+
+TOPIC_LABELS: dict[Topic, str] = {
+    Topic.RETTIGHEDER: "Dine rettigheder",
+    Topic.PLIGTER: "Dine pligter",
+    Topic.FLEKSJOB: "Fleksjob",
+    Topic.HANDICAPKOMPENSATION: "Hjælp ved handicap",
+    Topic.REKRUTTERING: "Hjælp til at finde medarbejdere",
+    Topic.LOENTILSKUD: "Løntilskud",
+    Topic.VIRKSOMHEDSPRAKTIK: "Virksomhedspraktik",
+    Topic.OPKVALIFICERING: "Uddannelse og kurser",
+    Topic.SYGDOM: "Sygdom og sygemelding",
+    Topic.UNGE: "Unge under 30",
+    Topic.INTEGRATION: "Flygtninge og indvandrere",
+    Topic.KONTAKT: "Kontakt",
+    Topic.OM_JOBCENTERET: "Om jobcenteret",
+}
+
+#: The topics the mission names; every municipality must cover them.
+CORE_TOPICS: tuple[Topic, ...] = (
+    Topic.RETTIGHEDER,
+    Topic.PLIGTER,
+    Topic.FLEKSJOB,
+    Topic.HANDICAPKOMPENSATION,
+    Topic.REKRUTTERING,
+    Topic.LOENTILSKUD,
+)
+
+
+class Municipality(str, Enum):
+    """The municipalities the assistant serves."""
+
+    BALLERUP = "ballerup"
+    GLADSAXE = "gladsaxe"
+    RODOVRE = "rodovre"
+    RUDERSDAL = "rudersdal"
+
+    @property
+    def label(self) -> str:
+        return MUNICIPALITY_LABELS[self]
+
+
+MUNICIPALITY_LABELS: dict[Municipality, str] = {
+    Municipality.BALLERUP: "Ballerup",
+    Municipality.GLADSAXE: "Gladsaxe",
+    Municipality.RODOVRE: "Rødovre",
+    Municipality.RUDERSDAL: "Rudersdal",
+}
+
+#: The article scope for content that holds in every municipality.
+ALL_MUNICIPALITIES = "alle"
+
+
+class Audience(str, Enum):
+    """Who is asking: a citizen or a business."""
+
+    BORGER = "borger"
+    VIRKSOMHED = "virksomhed"
+
+
+#: Article audience for content meant for both citizens and businesses.
+BOTH_AUDIENCES = "begge"
+
+
+class Team(str, Enum):
+    """The caseworker team that takes a handoff. Mirrors the audience."""
+
+    BORGER = "borger"
+    VIRKSOMHED = "virksomhed"
+
+
+#: How users write each municipality's name, misspellings included.
+_MUNICIPALITY_PATTERNS: dict[Municipality, str] = {
+    Municipality.BALLERUP: r"ball?er+up",
+    Municipality.GLADSAXE: r"glads?a(x|ks|cs)e",
+    Municipality.RODOVRE: r"r(ø|o|oe)d(ov|o|øv)re",
+    Municipality.RUDERSDAL: r"rud(er|e)s?dal",
+}
+_MUNICIPALITY_IN_TEXT = re.compile(
+    "|".join(rf"\b(?P<{m.value}>{pattern})\b" for m, pattern in _MUNICIPALITY_PATTERNS.items()),
+    re.IGNORECASE,
+)
+
+
+def find_municipality(text: str) -> Municipality | None:
+    """The first municipality named in a text ("jeg bor i Rødovre"), if any."""
+    match = _MUNICIPALITY_IN_TEXT.search(text)
+    return Municipality(match.lastgroup) if match and match.lastgroup else None
+
+
+def parse_municipality(value: str) -> Municipality | None:
+    """Return the municipality for an id or a name, else None ("Rødovre" -> rodovre)."""
+    match = _MUNICIPALITY_IN_TEXT.fullmatch(value.strip())
+    return Municipality(match.lastgroup) if match and match.lastgroup else None
