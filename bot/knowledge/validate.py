@@ -1,0 +1,184 @@
+"""Check the knowledge base: every rule a curator can break, with a clear message.
+
+`python -m bot.knowledge validate` prints one line per problem and exits 1 when
+there is any. The checks: schema, source index up to date, citations verbatim
+in the named section, ids unique, questions not repeated between articles a
+user can see together, numbers and contact details in answers backed by the
+cited text, nothing cited from a sentence marked UNCONFIRMED, and coverage of
+the core topics.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from datetime import date
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from bot.knowledge.schema import Article, Citation, Source, normalise_space
+from bot.knowledge.sections import parse_sections
+from bot.knowledge.store import (
+    SOURCES_DIR,
+    KnowledgeBase,
+    load_source_index,
+    read_article_files,
+)
+from bot.taxonomy import ALL_MUNICIPALITIES, CORE_TOPICS, Municipality, Topic
+
+UNCONFIRMED = "UNCONFIRMED"
+#: Digits in an answer (amounts, hours, phone numbers, years) must be backed.
+_NUMBER = re.compile(r"\d[\d .,-]*\d|\d")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
+
+
+def _question_key(question: str) -> str:
+    return " ".join(re.findall(r"\w+", question.lower()))
+
+
+def _digits(text: str) -> str:
+    return re.sub(r"\D", "", text)
+
+
+class Validator:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.errors: list[str] = []
+
+    def error(self, where: str, message: str) -> None:
+        self.errors.append(f"{where}: {message}")
+
+    # -- sources -------------------------------------------------------------
+
+    def check_sources(self, sources: dict[str, Source], texts: dict[str, str]) -> None:
+        for source in sources.values():
+            parsed = parse_sections(texts[source.id])
+            recorded = [(s.heading, s.start, s.end) for s in source.sections]
+            if recorded != [(s.heading, s.start, s.end) for s in parsed]:
+                self.error(
+                    f"sources.yml: {source.id}",
+                    "section index is out of date; run `python -m bot.knowledge index`",
+                )
+
+    # -- one article ---------------------------------------------------------
+
+    def check_citation(self, where: str, article: Article, citation: Citation, kb: KnowledgeBase) -> None:
+        source = kb.sources.get(citation.source)
+        if source is None:
+            self.error(where, f"unknown source {citation.source!r}")
+            return
+        if source.municipality not in (article.municipality, ALL_MUNICIPALITIES):
+            self.error(where, f"cites {source.id}, which belongs to {source.municipality}")
+        section = next((s for s in source.sections if s.heading == citation.section), None)
+        if section is None:
+            self.error(where, f"source {source.id} has no section {citation.section!r}")
+            return
+        section_text = normalise_space(kb.texts[source.id][section.start : section.end])
+        quote = normalise_space(citation.quote)
+        position = section_text.find(quote)
+        if position < 0:
+            in_document = quote in normalise_space(kb.texts[source.id])
+            where_else = " (it is in another section)" if in_document else ""
+            self.error(where, f"quote is not verbatim in {source.id} «{section.heading}»{where_else}: {quote[:60]!r}")
+            return
+        sentence_start = max(section_text.rfind(". ", 0, position), section_text.rfind("\n", 0, position))
+        sentence_end = section_text.find(". ", position + len(quote))
+        sentence = section_text[sentence_start + 1 : sentence_end if sentence_end > 0 else None]
+        if UNCONFIRMED in sentence:
+            self.error(where, f"quote comes from a sentence marked {UNCONFIRMED}")
+
+    def check_backed_facts(self, where: str, article: Article, kb: KnowledgeBase) -> None:
+        """Numbers and e-mail addresses in the answer must occur in a cited section."""
+        cited = " ".join(
+            kb.texts[c.source][s.start : s.end]
+            for c in article.citations
+            if c.source in kb.sources
+            for s in kb.sources[c.source].sections
+            if s.heading == c.section
+        )
+        cited_digits = _digits(cited)
+        for number in _NUMBER.findall(article.answer):
+            if _digits(number) not in cited_digits:
+                self.error(where, f"the number {number!r} in the answer is not in any cited section")
+        for email in _EMAIL.findall(article.answer):
+            if email.rstrip(".") not in cited:
+                self.error(where, f"the e-mail {email!r} in the answer is not in any cited section")
+
+    def check_article(self, where: str, article: Article, kb: KnowledgeBase) -> None:
+        for citation in article.citations:
+            self.check_citation(where, article, citation, kb)
+        self.check_backed_facts(where, article, kb)
+        if article.reviewed > date.today():
+            self.error(where, f"reviewed date {article.reviewed} is in the future")
+        keys = [_question_key(q) for q in article.questions]
+        if len(set(keys)) != len(keys):
+            self.error(where, "the same question is listed twice")
+
+    # -- the whole collection ------------------------------------------------
+
+    def check_duplicates(self, articles: list[Article]) -> None:
+        seen: dict[str, Article] = {}
+        for article in articles:
+            if article.id in seen:
+                self.error(article.id, "id is used by more than one article")
+            seen[article.id] = article
+        by_question: dict[str, list[Article]] = defaultdict(list)
+        for article in articles:
+            for question in set(map(_question_key, article.questions)):
+                by_question[question].append(article)
+        for question, owners in by_question.items():
+            for i, first in enumerate(owners):
+                for second in owners[i + 1 :]:
+                    if first.is_common or second.is_common or first.municipality == second.municipality:
+                        self.error(first.id, f"question {question!r} is also in {second.id}")
+
+    def check_coverage(self, articles: list[Article], silent: dict[Municipality, frozenset[Topic]]) -> None:
+        present = {(a.municipality, a.topic) for a in articles}
+        for topic in Topic:
+            if not any(a.topic == topic for a in articles):
+                self.error("coverage", f"no article has the topic {topic.value}")
+        for municipality in Municipality:
+            for topic in CORE_TOPICS:
+                has_own = (municipality, topic) in present
+                is_silent = topic in silent.get(municipality, frozenset())
+                if has_own and is_silent:
+                    self.error("coverage", f"{municipality.value}/{topic.value} is declared silent but has articles")
+                if not has_own and not is_silent:
+                    self.error(
+                        "coverage", f"{municipality.value}/{topic.value} has no article and is not declared silent"
+                    )
+                if is_silent and (ALL_MUNICIPALITIES, topic) not in present:
+                    self.error(
+                        "coverage", f"{municipality.value}/{topic.value} is silent but no common article covers it"
+                    )
+
+    def run(self) -> list[str]:
+        index = load_source_index(self.directory)
+        sources = {s.id: s for s in index.sources}
+        texts = {s.id: (self.directory / SOURCES_DIR / s.file).read_text(encoding="utf-8") for s in index.sources}
+        self.check_sources(sources, texts)
+        silent = {m: frozenset(c.silent_topics) for m, c in index.coverage.items()}
+        kb = KnowledgeBase(sources=sources, texts=texts, articles=(), silent_topics=silent)
+        articles: list[Article] = []
+        for path, raw_articles in read_article_files(self.directory):
+            name = path.relative_to(self.directory)
+            for n, raw in enumerate(raw_articles, start=1):
+                where = f"{name}: {raw.get('id', f'article {n}') if isinstance(raw, dict) else n}"
+                try:
+                    article = Article.model_validate(raw)
+                except ValidationError as exc:
+                    for err in exc.errors():
+                        field = ".".join(str(p) for p in err["loc"])
+                        self.error(where, f"{field}: {err['msg']}")
+                    continue
+                self.check_article(where, article, kb)
+                articles.append(article)
+        self.check_duplicates(articles)
+        self.check_coverage(articles, silent)
+        return self.errors
+
+
+def validate(directory: Path) -> list[str]:
+    """Return every problem in the knowledge base under `directory`."""
+    return Validator(directory).run()
