@@ -1,0 +1,258 @@
+"""Lexical retrieval over the curated articles, one index per municipality.
+
+A question is cleaned (lower case, Danish stop words out), unknown words are
+repaired (typos by fuzzy match against the vocabulary, compounds split into
+known words), then stemmed with the Danish Snowball stemmer. Each article is
+indexed as several passages (its questions, its title, its answer) with BM25;
+an article's score is its best passage score, normalised by the most the
+question could score, so scores run from 0 to about 1 and mean "how much of
+what was asked is matched". Only the user's municipality and the common
+(`alle`) articles are in its index, so another municipality's article can
+never be returned.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+from functools import cached_property
+
+import bm25s
+import numpy as np
+import Stemmer
+from bm25s.stopwords import STOPWORDS_DANISH
+from rapidfuzz import fuzz, process
+
+from bot.knowledge.schema import Article
+from bot.knowledge.store import KnowledgeBase
+from bot.taxonomy import Audience, Municipality
+
+_WORD = re.compile(r"[a-zæøå0-9]+(?:-[a-zæøå0-9]+)*")
+#: Words that carry no meaning for retrieval, beyond the standard stop list.
+_EXTRA_STOPWORDS = frozenset(
+    [
+        "hej",
+        "hvad",
+        "hvordan",
+        "hvornår",
+        "hvorfor",
+        "hvem",
+        "hvilke",
+        "hvilken",
+        "kan",
+        "kunne",
+        "man",
+        "gerne",
+        "vil",
+        "jeg",
+        "du",
+        "i",
+        "vi",
+        "det",
+        "der",
+        "er",
+        "har",
+        "få",
+        "får",
+        "gøre",
+        "må",
+        "skal",
+        "mig",
+        "os",
+        "jer",
+        "min",
+        "mit",
+        "mine",
+        "sin",
+        "noget",
+        "nogen",
+        "lidt",
+        "meget",
+        "også",
+        "bare",
+        "lige",
+        "altså",
+        "nu",
+        "så",
+    ]
+)
+STOPWORDS = frozenset(STOPWORDS_DANISH) | _EXTRA_STOPWORDS
+#: Danish compounds join their parts directly or with a linking -s- or -e-.
+_LINKS = ("", "s", "e")
+MIN_FUZZY_LENGTH = 5
+FUZZY_CUTOFF = 84
+MIN_SPLIT_PART = 3
+
+
+class Decision(str, Enum):
+    ANSWER = "answer"
+    CLARIFY = "clarify"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class Hit:
+    article: Article
+    score: float
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    hits: tuple[Hit, ...]
+    decision: Decision
+
+    @property
+    def best(self) -> Hit | None:
+        return self.hits[0] if self.hits else None
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Weights and thresholds, set by `make bench-kb` on the development set."""
+
+    question_weight: float = 1.0
+    title_weight: float = 0.9
+    answer_weight: float = 0.7
+    audience_boost: float = 1.1
+    local_boost: float = 1.03
+    #: Below this normalised score nothing answers the question.
+    none_below: float = 0.34
+    #: At or above this the top hit answers even if others are close.
+    sure_above: float = 0.75
+    #: Runners-up within this ratio of the top score make the question unclear.
+    close_ratio: float = 0.93
+    top_k: int = 5
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens without stop words."""
+    return [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
+
+
+class Analyzer:
+    """Turns text into stems; repairs unknown query words against a vocabulary."""
+
+    def __init__(self) -> None:
+        self._stemmer = Stemmer.Stemmer("danish")
+
+    def stems(self, tokens: list[str]) -> list[str]:
+        return self._stemmer.stemWords(tokens)
+
+    def repair(self, token: str, vocabulary: frozenset[str], choices: list[str]) -> list[str]:
+        """Return known words for an unknown token: a compound split or a typo fix."""
+        if token in vocabulary or len(token) < MIN_FUZZY_LENGTH:
+            return [token]
+        split = _split_compound(token, vocabulary)
+        if split:
+            return split
+        match = process.extractOne(token, choices, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
+        return [match[0]] if match else [token]
+
+
+def _split_compound(token: str, vocabulary: frozenset[str]) -> list[str] | None:
+    for cut in range(len(token) - MIN_SPLIT_PART, MIN_SPLIT_PART - 1, -1):
+        head, tail = token[:cut], token[cut:]
+        for link in _LINKS:
+            if link and not head.endswith(link):
+                continue
+            stem = head[: len(head) - len(link)] if link else head
+            if len(stem) >= MIN_SPLIT_PART and stem in vocabulary and tail in vocabulary:
+                return [stem, tail]
+    return None
+
+
+class MunicipalityIndex:
+    """BM25 over the passages of one municipality's articles plus the common ones."""
+
+    def __init__(self, articles: list[Article], analyzer: Analyzer, tuning: Tuning) -> None:
+        self.articles = articles
+        self.analyzer = analyzer
+        passages: list[list[str]] = []
+        owners: list[int] = []
+        weights: list[float] = []
+        for n, article in enumerate(articles):
+            texts = [(q, tuning.question_weight) for q in article.questions]
+            texts += [(article.title, tuning.title_weight), (article.answer, tuning.answer_weight)]
+            for text, weight in texts:
+                passages.append(words(text))
+                owners.append(n)
+                weights.append(weight)
+        self.vocabulary = frozenset(w for passage in passages for w in passage)
+        self._choices = sorted(self.vocabulary)
+        self._owners = np.array(owners)
+        self._weights = np.array(weights)
+        self._bm25 = bm25s.BM25()
+        self._bm25.index([analyzer.stems(p) for p in passages], show_progress=False)
+        self._unknown_idf = max(self._idf.values())
+
+    @cached_property
+    def _idf(self) -> dict[str, float]:
+        """IDF of each stem (Lucene's formula, as bm25s scores with it)."""
+        n_docs = len(self._owners)
+        doc_freq = np.diff(self._bm25.scores["indptr"])
+        return {
+            stem: float(np.log(1 + (n_docs - doc_freq[i] + 0.5) / (doc_freq[i] + 0.5)))
+            for stem, i in self._bm25.vocab_dict.items()
+            if stem and i < len(doc_freq)
+        }
+
+    def query_stems(self, question: str) -> list[str]:
+        repaired = []
+        for token in words(question):
+            repaired.extend(self.analyzer.repair(token, self.vocabulary, self._choices))
+        return self.analyzer.stems(repaired)
+
+    def scores(self, question: str) -> np.ndarray:
+        """Normalised score per article: the share of the question matched."""
+        stems = self.query_stems(question)
+        known = [s for s in stems if s in self._idf]
+        if not known:
+            return np.zeros(len(self.articles))
+        # A query word found once in a very short passage scores about
+        # idf / (1 + k1 (1 - b)); dividing by that puts a full match near 1.
+        best_case = 1 / (1 + self._bm25.k1 * (1 - self._bm25.b))
+        ceiling = sum(self._idf.get(s, self._unknown_idf) for s in stems) * best_case
+        passage_scores = self._bm25.get_scores(known) * self._weights / ceiling
+        best = np.zeros(len(self.articles))
+        np.maximum.at(best, self._owners, passage_scores)
+        return best
+
+
+class Engine:
+    """Search the knowledge base for one municipality's user."""
+
+    def __init__(self, kb: KnowledgeBase, tuning: Tuning | None = None) -> None:
+        self.kb = kb
+        self.tuning = tuning or Tuning()
+        analyzer = Analyzer()
+        self._indexes = {
+            m: MunicipalityIndex(
+                [a for a in kb.articles if a.is_common or a.municipality == m],
+                analyzer,
+                self.tuning,
+            )
+            for m in Municipality
+        }
+
+    def search(self, question: str, municipality: Municipality, audience: Audience | None = None) -> SearchResult:
+        index = self._indexes[municipality]
+        scores = index.scores(question)
+        for n, article in enumerate(index.articles):
+            if audience is not None and article.audience == audience.value:
+                scores[n] *= self.tuning.audience_boost
+            if not article.is_common:
+                scores[n] *= self.tuning.local_boost
+        order = np.argsort(-scores, kind="stable")[: self.tuning.top_k]
+        hits = tuple(Hit(index.articles[i], float(scores[i])) for i in order if scores[i] > 0)
+        return SearchResult(hits=hits, decision=self._decide(hits))
+
+    def _decide(self, hits: tuple[Hit, ...]) -> Decision:
+        tuning = self.tuning
+        if not hits or hits[0].score < tuning.none_below:
+            return Decision.NONE
+        top = hits[0].score
+        close = [h for h in hits[1:3] if h.score >= top * tuning.close_ratio]
+        if close and top < tuning.sure_above:
+            return Decision.CLARIFY
+        return Decision.ANSWER
