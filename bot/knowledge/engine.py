@@ -114,14 +114,22 @@ class Tuning:
     question_weight: float = 1.0
     title_weight: float = 0.9
     answer_weight: float = 0.7
+    #: Share of the score from the whole article (all its text as one
+    #: document); the rest comes from its best single passage.
+    article_share: float = 0.6
+    #: BM25 length normalisation for whole articles (they vary a lot in length).
+    article_b: float = 0.3
     audience_boost: float = 1.1
     local_boost: float = 1.03
     #: Below this normalised score nothing answers the question.
-    none_below: float = 0.34
+    none_below: float = 0.25
+    #: The same when the NLU model is already sure the message is an
+    #: employment question (see `search(..., nlu_sure=True)`).
+    none_below_nlu_sure: float = 0.15
     #: At or above this the top hit answers even if others are close.
-    sure_above: float = 0.75
+    sure_above: float = 0.6
     #: Runners-up within this ratio of the top score make the question unclear.
-    close_ratio: float = 0.93
+    close_ratio: float = 0.95
     top_k: int = 5
 
 
@@ -163,7 +171,12 @@ def _split_compound(token: str, vocabulary: frozenset[str]) -> list[str] | None:
 
 
 class MunicipalityIndex:
-    """BM25 over the passages of one municipality's articles plus the common ones."""
+    """BM25 over one municipality's articles plus the common ones.
+
+    Two indexes: one over passages (each question, the title, the answer),
+    where the best passage shows a close match to one way of asking, and one
+    over whole articles, which rewards matching several of its words.
+    """
 
     def __init__(self, articles: list[Article], analyzer: Analyzer, tuning: Tuning) -> None:
         self.articles = articles
@@ -182,8 +195,12 @@ class MunicipalityIndex:
         self._choices = sorted(self.vocabulary)
         self._owners = np.array(owners)
         self._weights = np.array(weights)
+        self._share = tuning.article_share
         self._bm25 = bm25s.BM25()
         self._bm25.index([analyzer.stems(p) for p in passages], show_progress=False)
+        whole = [words(" ".join([*a.questions, a.title, a.answer])) for a in articles]
+        self._articles_bm25 = bm25s.BM25(b=tuning.article_b)
+        self._articles_bm25.index([analyzer.stems(w) for w in whole], show_progress=False)
         self._unknown_idf = max(self._idf.values())
 
     @cached_property
@@ -214,9 +231,10 @@ class MunicipalityIndex:
         best_case = 1 / (1 + self._bm25.k1 * (1 - self._bm25.b))
         ceiling = sum(self._idf.get(s, self._unknown_idf) for s in stems) * best_case
         passage_scores = self._bm25.get_scores(known) * self._weights / ceiling
-        best = np.zeros(len(self.articles))
-        np.maximum.at(best, self._owners, passage_scores)
-        return best
+        best_passage = np.zeros(len(self.articles))
+        np.maximum.at(best_passage, self._owners, passage_scores)
+        whole_article = self._articles_bm25.get_scores(known) / ceiling
+        return (1 - self._share) * best_passage + self._share * whole_article
 
 
 class Engine:
@@ -235,7 +253,14 @@ class Engine:
             for m in Municipality
         }
 
-    def search(self, question: str, municipality: Municipality, audience: Audience | None = None) -> SearchResult:
+    def search(
+        self, question: str, municipality: Municipality, audience: Audience | None = None, nlu_sure: bool = False
+    ) -> SearchResult:
+        """Rank the articles a user of `municipality` may see, and decide.
+
+        `nlu_sure` says the NLU model is confident this is an employment
+        question, which lowers the bar for answering it.
+        """
         index = self._indexes[municipality]
         scores = index.scores(question)
         for n, article in enumerate(index.articles):
@@ -245,11 +270,12 @@ class Engine:
                 scores[n] *= self.tuning.local_boost
         order = np.argsort(-scores, kind="stable")[: self.tuning.top_k]
         hits = tuple(Hit(index.articles[i], float(scores[i])) for i in order if scores[i] > 0)
-        return SearchResult(hits=hits, decision=self._decide(hits))
+        return SearchResult(hits=hits, decision=self._decide(hits, nlu_sure))
 
-    def _decide(self, hits: tuple[Hit, ...]) -> Decision:
+    def _decide(self, hits: tuple[Hit, ...], nlu_sure: bool) -> Decision:
         tuning = self.tuning
-        if not hits or hits[0].score < tuning.none_below:
+        bar = tuning.none_below_nlu_sure if nlu_sure else tuning.none_below
+        if not hits or hits[0].score < bar:
             return Decision.NONE
         top = hits[0].score
         close = [h for h in hits[1:3] if h.score >= top * tuning.close_ratio]
