@@ -1,0 +1,1 @@
+"""Our database: handoff cases, their threads, caseworkers, audit log, outbox."""

@@ -1,0 +1,194 @@
+"""Tables of our database. Alembic migrations in migrations/ create them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from enum import Enum
+
+from sqlalchemy import JSON, Boolean, DateTime, Dialect, ForeignKey, Integer, String, Text, TypeDecorator
+from sqlalchemy import Enum as SqlEnum
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from bot.taxonomy import Municipality, Team
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that is always timezone-aware UTC, on SQLite too."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return value.astimezone(timezone.utc) if value else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None or value.tzinfo is not None:
+            return value
+        return value.replace(tzinfo=timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+def _enum(enum: type[Enum], name: str) -> SqlEnum:
+    return SqlEnum(enum, name=name, values_callable=lambda e: [m.value for m in e], native_enum=False, length=20)
+
+
+class Role(str, Enum):
+    CASEWORKER = "caseworker"
+    ADMIN = "admin"
+
+
+class CaseStatus(str, Enum):
+    WAITING = "waiting"
+    CLAIMED = "claimed"
+    CLOSED = "closed"
+
+
+class Channel(str, Enum):
+    """How the citizen wants to be helped: live in the chat, or called back."""
+
+    CHAT = "chat"
+    CALLBACK = "callback"
+
+
+class Author(str, Enum):
+    CITIZEN = "citizen"
+    BOT = "bot"
+    CASEWORKER = "caseworker"
+    SYSTEM = "system"
+    NOTE = "note"
+
+
+class Caseworker(Base):
+    __tablename__ = "caseworkers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    municipality: Mapped[Municipality] = mapped_column(_enum(Municipality, "municipality"))
+    team: Mapped[Team] = mapped_column(_enum(Team, "team"))
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"), default=Role.CASEWORKER)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    @property
+    def first_name(self) -> str:
+        return self.display_name.split()[0] if self.display_name.strip() else self.username
+
+
+class HandoffCase(Base):
+    __tablename__ = "handoff_cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sender: Mapped[str] = mapped_column(String(64), index=True)
+    municipality: Mapped[Municipality] = mapped_column(_enum(Municipality, "municipality"), index=True)
+    team: Mapped[Team] = mapped_column(_enum(Team, "team"), index=True)
+    channel: Mapped[Channel] = mapped_column(_enum(Channel, "channel"))
+    status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus, "case_status"), default=CaseStatus.WAITING, index=True)
+    #: 1 is most urgent (crisis), larger numbers can wait longer.
+    priority: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(40))
+    topic: Mapped[str | None] = mapped_column(String(40))
+    article_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    contact_name: Mapped[str | None] = mapped_column(String(200))
+    contact_phone: Mapped[str | None] = mapped_column(String(20))
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("caseworkers.id"))
+    outcome: Mapped[str | None] = mapped_column(Text)
+    #: Set when purge removed personal data and transcript.
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    claimed_by: Mapped[Caseworker | None] = relationship()
+    messages: Mapped[list[CaseMessage]] = relationship(
+        back_populates="case", order_by="CaseMessage.id", cascade="all, delete-orphan"
+    )
+
+
+class CaseMessage(Base):
+    """One entry in a case thread: transcript, live messages, notes, events."""
+
+    __tablename__ = "case_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("handoff_cases.id", ondelete="CASCADE"), index=True)
+    author: Mapped[Author] = mapped_column(_enum(Author, "author"))
+    caseworker_id: Mapped[int | None] = mapped_column(ForeignKey("caseworkers.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    case: Mapped[HandoffCase] = relationship(back_populates="messages")
+    caseworker: Mapped[Caseworker | None] = relationship()
+
+
+class OutboxMessage(Base):
+    """A message waiting for the citizen's client (SSE or polling)."""
+
+    __tablename__ = "outbox_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sender: Mapped[str] = mapped_column(String(64), index=True)
+    payload: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class AuditEntry(Base):
+    """Who viewed, claimed, replied to or closed which case, and when."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    caseworker_id: Mapped[int | None] = mapped_column(ForeignKey("caseworkers.id"))
+    action: Mapped[str] = mapped_column(String(40))
+    case_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    detail: Mapped[str | None] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class LoginFailure(Base):
+    """Failed logins, for throttling (kept in the database so every web
+    instance sees them)."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    client: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CannedReply(Base):
+    """A ready-made reply a caseworker can insert, per municipality and team."""
+
+    __tablename__ = "canned_replies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality: Mapped[Municipality] = mapped_column(_enum(Municipality, "municipality"))
+    team: Mapped[Team] = mapped_column(_enum(Team, "team"))
+    title: Mapped[str] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text)
+
+
+class CaseworkerSession(Base):
+    """A logged-in caseworker. The cookie holds a random token; only its hash is stored."""
+
+    __tablename__ = "caseworker_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    caseworker_id: Mapped[int] = mapped_column(ForeignKey("caseworkers.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    caseworker: Mapped[Caseworker] = relationship()
