@@ -1,0 +1,191 @@
+"""Thin Rasa custom actions: read the tracker, call bot.dialogue, dispatch.
+
+All wording and decisions live in bot/dialogue; these classes only translate
+between Rasa's tracker and that package.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActionExecuted, ActiveLoop, EventType, Restarted, SessionStarted, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.dialogue import turns
+from bot.dialogue.audience import infer_audience
+from bot.dialogue.turns import Context, Reply
+from bot.knowledge.service import get_engine
+from bot.taxonomy import Audience, Municipality, find_municipality, parse_municipality
+
+DomainDict = dict[str, Any]
+SESSION_METADATA = "session_started_metadata"
+
+
+def _metadata(tracker: Tracker) -> dict[str, Any]:
+    return (tracker.latest_message or {}).get("metadata") or {}
+
+
+def _audience(value: Any) -> Audience | None:
+    try:
+        return Audience(value) if value else None
+    except ValueError:
+        return None
+
+
+def _municipality(value: Any) -> Municipality | None:
+    return parse_municipality(value) if isinstance(value, str) else None
+
+
+def context_of(tracker: Tracker) -> Context:
+    """What the conversation knows: municipality, audience, failed turns."""
+    text = (tracker.latest_message or {}).get("text") or ""
+    metadata = _metadata(tracker)
+    typed = "" if text.startswith("/") else text  # a button payload names no municipality
+    municipality = (
+        find_municipality(typed)
+        or _municipality(tracker.get_slot(turns.MUNICIPALITY))
+        or _municipality(metadata.get("municipality"))
+    )
+    audience = (
+        _audience(tracker.get_slot(turns.AUDIENCE)) or _audience(metadata.get("audience")) or infer_audience(text)
+    )
+    streak = int(tracker.get_slot(turns.FALLBACK_STREAK) or 0)
+    intent = (tracker.latest_message or {}).get("intent") or {}
+    nlu_sure = intent.get("name") == "ask_question" and float(intent.get("confidence") or 0) >= turns.NLU_SURE
+    return Context(text, municipality, audience, streak, nlu_sure)
+
+
+def _remembered(ctx: Context) -> dict[str, Any]:
+    """Slots for the municipality and audience this turn used."""
+    slots: dict[str, Any] = {}
+    if ctx.municipality:
+        slots[turns.MUNICIPALITY] = ctx.municipality.value
+    if ctx.audience:
+        slots[turns.AUDIENCE] = ctx.audience.value
+    return slots
+
+
+def send(dispatcher: CollectingDispatcher, reply: Reply, ctx: Context | None = None) -> list[EventType]:
+    for message in reply.messages:
+        dispatcher.utter_message(**message.dispatch_kwargs())
+    slots = {**(_remembered(ctx) if ctx else {}), **reply.slots}
+    return [SlotSet(name, value) for name, value in slots.items()]
+
+
+class ActionSessionStart(Action):
+    """Start a session: keep earlier slots, then take municipality and
+    audience from the widget's metadata."""
+
+    def name(self) -> str:
+        return "action_session_start"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        events: list[EventType] = [SessionStarted()]
+        carried = {k: v for k, v in tracker.slots.items() if v is not None and k != SESSION_METADATA}
+        metadata = tracker.get_slot(SESSION_METADATA) or {}
+        municipality = _municipality(metadata.get("municipality"))
+        audience = _audience(metadata.get("audience"))
+        if municipality:
+            carried[turns.MUNICIPALITY] = municipality.value
+        if audience:
+            carried[turns.AUDIENCE] = audience.value
+        events += [SlotSet(name, value) for name, value in carried.items()]
+        events.append(ActionExecuted("action_listen"))
+        return events
+
+
+class ActionAnswer(Action):
+    def name(self) -> str:
+        return "action_answer"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        ctx = context_of(tracker)
+        article_id = next(tracker.get_latest_entity_values("article_id"), None)
+        return send(dispatcher, turns.question(get_engine(), ctx, article_id), ctx)
+
+
+class ActionSetMunicipality(Action):
+    def name(self) -> str:
+        return "action_set_municipality"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        ctx = context_of(tracker)
+        entity = _municipality(next(tracker.get_latest_entity_values("municipality"), None))
+        chosen = entity or find_municipality(ctx.text)
+        ctx = dataclasses.replace(ctx, municipality=chosen)
+        reply = turns.set_municipality(get_engine(), ctx, tracker.get_slot(turns.PENDING_QUESTION))
+        return send(dispatcher, reply)
+
+
+class ActionSetAudience(Action):
+    def name(self) -> str:
+        return "action_set_audience"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        audience = _audience(next(tracker.get_latest_entity_values("audience"), None))
+        return send(dispatcher, turns.set_audience(audience))
+
+
+class ActionFallback(Action):
+    def name(self) -> str:
+        return "action_fallback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        ctx = context_of(tracker)
+        return send(dispatcher, turns.fallback(get_engine(), ctx), ctx)
+
+
+class ActionCrisis(Action):
+    def name(self) -> str:
+        return "action_crisis"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        # Crisis ends any form: the emergency numbers come first.
+        return [*send(dispatcher, turns.crisis()), ActiveLoop(None), SlotSet("requested_slot", None)]
+
+
+class ActionPersonalCase(Action):
+    def name(self) -> str:
+        return "action_personal_case"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        ctx = context_of(tracker)
+        return send(dispatcher, turns.personal_case(get_engine(), ctx), ctx)
+
+
+class ActionComplaint(Action):
+    def name(self) -> str:
+        return "action_complaint"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        ctx = context_of(tracker)
+        return send(dispatcher, turns.complaint(get_engine(), ctx), ctx)
+
+
+class ActionFeedback(Action):
+    def name(self) -> str:
+        return "action_feedback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        helpful = next(tracker.get_latest_entity_values("helpful"), None)
+        return send(dispatcher, turns.feedback(helpful))
+
+
+class ActionDeclineHandoff(Action):
+    def name(self) -> str:
+        return "action_decline_handoff"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        return send(dispatcher, turns.decline_handoff())
+
+
+class ActionRestart(Action):
+    """Replaces Rasa's built-in restart so the user is told what happened."""
+
+    def name(self) -> str:
+        return "action_restart"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        return [*send(dispatcher, turns.restarted()), Restarted()]

@@ -1,0 +1,189 @@
+"""Thin actions for the handoff to a caseworker (form, submit, cancel)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.actions import DomainDict, context_of, send
+from bot.dialogue import handoff, turns
+from bot.dialogue.messages import Kind
+from bot.dialogue.transcript import read_transcript
+from bot.dialogue.turns import Reply
+from bot.handoff.hours import is_open
+from bot.handoff.service import NewCase, create_case, live_case, queue_position
+from bot.settings import DEFAULT_OPENING_HOURS, get_settings
+from bot.storage.db import session_scope
+from bot.storage.models import Channel
+from bot.taxonomy import Municipality, parse_municipality
+
+RESET_FORM = [SlotSet(name, None) for name in handoff.FORM_SLOTS]
+
+
+def _municipality(tracker: Tracker) -> Municipality | None:
+    return parse_municipality(tracker.get_slot(turns.MUNICIPALITY) or "")
+
+
+def _hours(tracker: Tracker) -> str:
+    """The chat's opening hours in the user's municipality (asked before the channel)."""
+    municipality = _municipality(tracker)
+    return get_settings().opening_hours[municipality] if municipality else DEFAULT_OPENING_HOURS
+
+
+def _dispatch_problem(dispatcher: CollectingDispatcher, problem: str | None) -> None:
+    if problem:
+        dispatcher.utter_message(text=problem, json_message={"kind": Kind.FORM.value, "invalid": True})
+
+
+class ActionRequestHuman(Action):
+    """Start the handoff: record why, pick the team, introduce the form."""
+
+    def name(self) -> str:
+        return "action_request_human"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        ctx = context_of(tracker)
+        accepted_offer = tracker.get_slot(turns.HANDOFF_OFFERED) and tracker.get_intent_of_latest_message() == "affirm"
+        reason = (tracker.get_slot(turns.HANDOFF_REASON) if accepted_offer else None) or "request_human"
+        team = handoff.team_for(ctx.audience, ctx.text)
+        slots = {turns.HANDOFF_REASON: reason, turns.HANDOFF_OFFERED: False, turns.AUDIENCE: team.value}
+        if ctx.municipality:
+            slots[turns.MUNICIPALITY] = ctx.municipality.value
+        return [*send(dispatcher, Reply([handoff.intro(team)], slots)), *RESET_FORM]
+
+
+class ActionAskHandoffChannel(Action):
+    def name(self) -> str:
+        return "action_ask_handoff_channel"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        hours = _hours(tracker)
+        return send(dispatcher, Reply([handoff.ask_channel(hours, is_open(hours))]))
+
+
+class _AskAction(Action):
+    """Ask for one form slot with a fixed message."""
+
+    slot = ""
+    message = staticmethod(handoff.ask_municipality)
+
+    def name(self) -> str:
+        return f"action_ask_{self.slot}"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        return send(dispatcher, Reply([self.message()]))
+
+
+class ActionAskMunicipality(_AskAction):
+    slot = turns.MUNICIPALITY
+    message = staticmethod(handoff.ask_municipality)
+
+
+class ActionAskContactName(_AskAction):
+    slot = handoff.CONTACT_NAME
+    message = staticmethod(handoff.ask_name)
+
+
+class ActionAskContactInfo(_AskAction):
+    slot = handoff.CONTACT_INFO
+    message = staticmethod(handoff.ask_contact)
+
+
+class ActionAskHandoffDescription(_AskAction):
+    slot = handoff.DESCRIPTION
+    message = staticmethod(handoff.ask_description)
+
+
+class ValidateHandoffForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_handoff_form"
+
+    async def required_slots(
+        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[str]:
+        return handoff.required_slots(tracker.get_slot(handoff.CHANNEL), bool(tracker.get_slot(turns.MUNICIPALITY)))
+
+    def _checked(self, slot: str, checked: handoff.Checked, dispatcher: CollectingDispatcher) -> dict[str, Any]:
+        _dispatch_problem(dispatcher, checked.problem)
+        return {slot: checked.value}
+
+    def validate_municipality(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return self._checked(turns.MUNICIPALITY, handoff.check_municipality(str(value)), dispatcher)
+
+    def validate_handoff_channel(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        hours = _hours(tracker)
+        return self._checked(handoff.CHANNEL, handoff.check_channel(str(value), is_open(hours), hours), dispatcher)
+
+    def validate_contact_name(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return self._checked(handoff.CONTACT_NAME, handoff.check_name(str(value)), dispatcher)
+
+    def validate_contact_info(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return self._checked(handoff.CONTACT_INFO, handoff.check_contact(str(value)), dispatcher)
+
+    def validate_handoff_description(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return self._checked(handoff.DESCRIPTION, handoff.check_description(str(value)), dispatcher)
+
+
+def _new_case(tracker: Tracker) -> NewCase:
+    ctx = context_of(tracker)
+    municipality = _municipality(tracker)
+    if municipality is None:
+        raise ValueError("the handoff form always asks for the municipality")
+    transcript = read_transcript(tracker.events)
+    reason = tracker.get_slot(turns.HANDOFF_REASON) or "request_human"
+    contact = tracker.get_slot(handoff.CONTACT_INFO)
+    name = tracker.get_slot(handoff.CONTACT_NAME)
+    return NewCase(
+        sender=tracker.sender_id,
+        municipality=municipality,
+        team=handoff.team_for(ctx.audience, ""),
+        channel=Channel(tracker.get_slot(handoff.CHANNEL)),
+        reason=reason,
+        priority=handoff.priority_of(reason),
+        topic=transcript.topic,
+        article_ids=transcript.article_ids,
+        transcript=transcript.lines,
+        description=tracker.get_slot(handoff.DESCRIPTION) or "",
+        contact_name=None if name in (None, handoff.SKIPPED) else name,
+        contact_phone=contact if contact and "@" not in contact else None,
+        contact_email=contact if contact and "@" in contact else None,
+    )
+
+
+class ActionSubmitHandoff(Action):
+    """Open the case (live chat queue or callback list) and confirm."""
+
+    def name(self) -> str:
+        return "action_submit_handoff"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        new = _new_case(tracker)
+        with session_scope() as session:
+            existing = live_case(session, new.sender) if new.channel is Channel.CHAT else None
+            case = existing or create_case(session, new)
+            position = queue_position(session, case)
+        contact = new.contact_phone or new.contact_email
+        reply = Reply([handoff.submitted(new.channel, contact, position)], {turns.HANDOFF_REASON: None})
+        return [*send(dispatcher, reply), *RESET_FORM]
+
+
+class ActionCancelHandoff(Action):
+    def name(self) -> str:
+        return "action_cancel_handoff"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        reply = Reply([handoff.cancelled()], {turns.HANDOFF_REASON: None})
+        return [*send(dispatcher, reply), *RESET_FORM, ActiveLoop(None), SlotSet("requested_slot", None)]

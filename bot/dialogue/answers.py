@@ -1,0 +1,138 @@
+"""Turn knowledge-base hits into the bot's answer, clarify and no-answer turns."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from bot.dialogue.messages import BotMessage, Button, Kind, intent_payload
+from bot.knowledge.engine import Hit
+from bot.knowledge.schema import Article
+from bot.knowledge.store import KnowledgeBase
+from bot.taxonomy import Municipality
+
+REFORM_WARNING = (
+    "Reglerne er ændret i 2026. Tjek de gældende regler på borger.dk eller star.dk, eller spørg en medarbejder."
+)
+#: A policy older than this many years gets a line saying so.
+MAX_POLICY_AGE = 1
+HUMAN_BUTTON = Button("Tal med en medarbejder", intent_payload("request_human"))
+FEEDBACK_PROMPT = BotMessage(
+    text="Var svaret en hjælp?",
+    buttons=(
+        Button("Ja", intent_payload("give_feedback", helpful="ja")),
+        Button("Nej", intent_payload("give_feedback", helpful="nej")),
+        HUMAN_BUTTON,
+    ),
+)
+
+
+def sources_of(article: Article, kb: KnowledgeBase) -> list[dict[str, str | int]]:
+    """The article's citations as the chat API's `sources` list, one per section."""
+    seen: set[tuple[str, str]] = set()
+    sources: list[dict[str, str | int]] = []
+    for citation in article.citations:
+        key = (citation.source, citation.section)
+        if key in seen:
+            continue
+        seen.add(key)
+        source = kb.sources[citation.source]
+        sources.append(
+            {
+                "document": source.id,
+                "municipality": source.municipality,
+                "title": source.title,
+                "section": citation.section,
+                "year": source.year,
+            }
+        )
+    return sources
+
+
+def citation_line(sources: list[dict[str, str | int]]) -> str:
+    parts = [f"{s['title']}, afsnit «{s['section']}» ({s['year']})" for s in sources]
+    return "Kilde: " + "; ".join(parts) + "."
+
+
+def warning_line(article: Article, kb: KnowledgeBase, today: date) -> str | None:
+    """The reform warning, or a note on the policy's age, or nothing."""
+    if article.reform_note:
+        return REFORM_WARNING
+    years = sorted({kb.sources[c.source].year for c in article.citations})
+    oldest = years[0]
+    if not article.is_common and today.year - oldest > MAX_POLICY_AGE:
+        return f"Politikken er fra {oldest}. Regler og tilbud kan have ændret sig siden."
+    return None
+
+
+def scope_line(article: Article, kb: KnowledgeBase, municipality: Municipality) -> str | None:
+    """Say when a common article answers, and when the local policy is silent."""
+    if not article.is_common:
+        return None
+    if kb.policy_is_silent(municipality, article.topic):
+        return (
+            f"{municipality.label} Kommunes beskæftigelsespolitik siger ikke noget om "
+            f"{article.topic.label.lower()}. Svaret bygger på de regler, der gælder i hele landet."
+        )
+    return "Svaret bygger på de regler, der gælder i hele landet."
+
+
+def answer_messages(
+    article: Article, kb: KnowledgeBase, municipality: Municipality, today: date | None = None
+) -> list[BotMessage]:
+    """The answer turn: the cited answer, then 'Var svaret en hjælp?'."""
+    sources = sources_of(article, kb)
+    parts = {
+        "body": article.answer,
+        "scope": scope_line(article, kb, municipality),
+        "hint": article.handoff_hint,
+        "citation": citation_line(sources),
+        "warning": warning_line(article, kb, today or date.today()),
+    }
+    text = "\n".join(part for part in parts.values() if part)
+    custom = {
+        "kind": Kind.ANSWER.value,
+        "topic": article.topic.value,
+        "article_id": article.id,
+        "title": article.title,
+        "municipality": municipality.value,
+        "reform_note": article.reform_note,
+        "sources": sources,
+        "parts": {key: value for key, value in parts.items() if value},
+    }
+    return [BotMessage(text=text, custom=custom), FEEDBACK_PROMPT]
+
+
+def clarify_message(hits: tuple[Hit, ...]) -> BotMessage:
+    """Offer the top three articles as buttons."""
+    choices = tuple(
+        Button(hit.article.title, intent_payload("ask_question", article_id=hit.article.id)) for hit in hits[:3]
+    )
+    return BotMessage(
+        text="Jeg er ikke helt sikker på, hvad du spørger om. Hvilket af disse emner passer bedst?",
+        buttons=(*choices, Button("Ingen af dem", intent_payload("deny"))),
+        custom={"kind": Kind.CLARIFY.value, "choices": [h.article.id for h in hits[:3]]},
+    )
+
+
+def no_answer_message() -> BotMessage:
+    """Say honestly that the knowledge base has no answer."""
+    return BotMessage(
+        text=(
+            "Det kan jeg desværre ikke finde et sikkert svar på. "
+            "Prøv at skrive spørgsmålet med andre ord, fx «Hvad er et fleksjob?».\n"
+            "Du kan også tale med en medarbejder."
+        ),
+        buttons=(HUMAN_BUTTON,),
+        custom={"kind": Kind.FALLBACK.value, "reason": "no_answer"},
+    )
+
+
+def municipality_question() -> BotMessage:
+    """Ask which municipality the user belongs to, with one button each."""
+    return BotMessage(
+        text="Hvilken kommune bor du i, eller ligger din virksomhed i? Så kan jeg give dig det rigtige svar.",
+        buttons=tuple(
+            Button(m.label, intent_payload("inform_municipality", municipality=m.value)) for m in Municipality
+        ),
+        custom={"kind": Kind.CLARIFY.value, "question": "municipality"},
+    )

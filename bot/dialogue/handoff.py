@@ -1,0 +1,186 @@
+"""The handoff conversation: offer, consent form, validation, confirmation.
+
+The form asks how the citizen wants help (chat now, or a callback), then for
+a callback their name (optional) and a phone number or e-mail, and finally a
+short description. Every step can be cancelled. It never asks for a CPR
+number (the front door masks any that is typed).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.dialogue.messages import BotMessage, Button, Kind, intent_payload
+from bot.handoff.hours import describe
+from bot.storage.models import Channel
+from bot.taxonomy import Audience, Municipality, Team, find_municipality
+
+CHANNEL = "handoff_channel"
+CONTACT_NAME = "contact_name"
+CONTACT_INFO = "contact_info"
+DESCRIPTION = "handoff_description"
+MUNICIPALITY = "municipality"
+FORM_SLOTS = (CHANNEL, CONTACT_NAME, CONTACT_INFO, DESCRIPTION)
+#: Value of contact_name when the citizen skips it.
+SKIPPED = "-"
+
+CHAT_NOW = "Chat med en medarbejder nu"
+CALL_ME = "Ring eller skriv til mig"
+CANCEL_BUTTON = Button("Fortryd", intent_payload("stop"))
+MAX_DESCRIPTION = 1000
+
+_PHONE = re.compile(r"^(?:\+45|0045)?(\d{8})$")
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
+_CHAT_WORDS = re.compile(r"\b(chat|chatte|skrive her|nu|med det samme)\b", re.IGNORECASE)
+_CALLBACK_WORDS = re.compile(r"\b(ring|ringe|opkald|telefon|mail|e-mail|skriv til mig|kontakt mig)\w*", re.IGNORECASE)
+_SKIP_WORDS = re.compile(r"^(spring over|skip|nej|nej tak|-|vil ikke oplyse)\W*$", re.IGNORECASE)
+
+REASON_PRIORITY = {"crisis": 1, "complaint": 2, "personal_case": 2, "fallback": 3, "request_human": 3}
+
+
+def priority_of(reason: str) -> int:
+    return REASON_PRIORITY.get(reason, 3)
+
+
+def team_for(audience: Audience | None, text: str) -> Team:
+    """Employers (and anyone asking for a virksomhedskonsulent) go to team virksomhed."""
+    if audience is Audience.VIRKSOMHED or "virksomhedskonsulent" in text.lower():
+        return Team.VIRKSOMHED
+    return Team.BORGER
+
+
+def _form_message(text: str, buttons: tuple[Button, ...] = ()) -> BotMessage:
+    return BotMessage(text=text, buttons=(*buttons, CANCEL_BUTTON), custom={"kind": Kind.FORM.value})
+
+
+def intro(team: Team) -> BotMessage:
+    who = "en virksomhedskonsulent" if team is Team.VIRKSOMHED else "en medarbejder"
+    return BotMessage(
+        text=f"Jeg kan sætte dig i kontakt med {who}. Det tager kun et par trin, og du kan fortryde når som helst.",
+        custom={"kind": Kind.HANDOFF.value, "team": team.value},
+    )
+
+
+def ask_channel(hours: str, open_now: bool) -> BotMessage:
+    if open_now:
+        return _form_message(
+            "Vil du chatte med en medarbejder nu, eller vil du have, at vi ringer eller skriver til dig?",
+            (Button(CHAT_NOW, CHAT_NOW), Button(CALL_ME, CALL_ME)),
+        )
+    return _form_message(
+        f"Medarbejderne er ikke online i chatten lige nu. De er online {describe(hours)}.\n"
+        "Vil du have, at vi ringer eller skriver til dig?",
+        (Button(CALL_ME, CALL_ME),),
+    )
+
+
+def ask_name() -> BotMessage:
+    return _form_message("Hvad hedder du? Du må gerne springe over.", (Button("Spring over", "spring over"),))
+
+
+def ask_contact() -> BotMessage:
+    return _form_message("Hvilket telefonnummer eller hvilken e-mailadresse kan vi kontakte dig på?")
+
+
+def ask_description() -> BotMessage:
+    return _form_message("Skriv kort, hvad du gerne vil have hjælp til. Skriv ikke dit CPR-nummer.")
+
+
+def ask_municipality() -> BotMessage:
+    return _form_message(
+        "Hvilken kommune bor du i, eller ligger din virksomhed i?",
+        tuple(Button(m.label, intent_payload("inform_municipality", municipality=m.value)) for m in Municipality),
+    )
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A validated form answer: the value to keep, or a message saying why not."""
+
+    value: str | None
+    problem: str | None = None
+
+
+def check_channel(text: str, open_now: bool, hours: str) -> Checked:
+    wants_chat = text == CHAT_NOW or bool(_CHAT_WORDS.search(text))
+    wants_callback = text == CALL_ME or bool(_CALLBACK_WORDS.search(text))
+    if wants_callback:
+        return Checked(Channel.CALLBACK.value)
+    if wants_chat and open_now:
+        return Checked(Channel.CHAT.value)
+    if wants_chat:
+        return Checked(None, f"Chatten er lukket lige nu. Den er åben {describe(hours)}.")
+    return Checked(None, "Vælg en af knapperne, eller skriv «chat» eller «ring».")
+
+
+def check_municipality(value: str) -> Checked:
+    found = find_municipality(value)
+    if found:
+        return Checked(found.value)
+    return Checked(None, "Den kommune kender jeg ikke. Vælg Ballerup, Gladsaxe, Rødovre eller Rudersdal.")
+
+
+def check_name(text: str) -> Checked:
+    name = " ".join(text.split())
+    if _SKIP_WORDS.match(name):
+        return Checked(SKIPPED)
+    if len(name) > 100 or any(ch.isdigit() for ch in name):
+        return Checked(None, "Skriv dit navn uden tal, eller vælg «Spring over».")
+    return Checked(name)
+
+
+def check_contact(text: str) -> Checked:
+    """A Danish phone number (8 digits; spaces and +45 allowed) or an e-mail."""
+    compact = re.sub(r"[\s-]", "", text)
+    phone = _PHONE.match(compact)
+    if phone:
+        digits = phone.group(1)
+        return Checked(" ".join(digits[i : i + 2] for i in range(0, 8, 2)))
+    address = text.strip()
+    if _EMAIL.match(address):
+        return Checked(address.lower())
+    return Checked(
+        None,
+        "Det ligner ikke et telefonnummer eller en e-mailadresse. "
+        "Skriv et dansk telefonnummer med 8 cifre (fx 12 34 56 78) eller en e-mail (fx navn@eksempel.dk).",
+    )
+
+
+def check_description(text: str) -> Checked:
+    description = text.strip()
+    if len(description) < 3:
+        return Checked(None, "Skriv et par ord om, hvad du gerne vil have hjælp til.")
+    if len(description) > MAX_DESCRIPTION:
+        return Checked(None, f"Beskrivelsen er for lang. Skriv højst {MAX_DESCRIPTION} tegn.")
+    return Checked(description)
+
+
+def required_slots(channel: str | None, municipality_known: bool) -> list[str]:
+    """What the form still needs, given the channel chosen so far."""
+    slots = [] if municipality_known else [MUNICIPALITY]
+    slots.append(CHANNEL)
+    if channel == Channel.CALLBACK.value:
+        slots += [CONTACT_NAME, CONTACT_INFO]
+    return [*slots, DESCRIPTION]
+
+
+def submitted(channel: Channel, contact: str | None, position: int) -> BotMessage:
+    if channel is Channel.CHAT:
+        ahead = "Du er den næste i køen." if position <= 1 else f"Der er {position - 1} før dig i køen."
+        text = (
+            f"Tak. Du er nu i kø til en medarbejder. {ahead}\n"
+            "Bliv her i chatten. Medarbejderen skriver til dig her. Indtil da kan du stadig spørge mig."
+        )
+    else:
+        text = (
+            f"Tak. En medarbejder kontakter dig på {contact} i åbningstiden.\nDu kan stadig stille mig spørgsmål her."
+        )
+    return BotMessage(text=text, custom={"kind": Kind.FORM.value, "handoff": channel.value, "queue": position})
+
+
+def cancelled() -> BotMessage:
+    return BotMessage(
+        text="Det er i orden. Jeg har ikke sendt noget videre. Hvad kan jeg ellers hjælpe med?",
+        custom={"kind": Kind.FORM.value, "cancelled": True},
+    )

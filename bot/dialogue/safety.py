@@ -1,0 +1,27 @@
+"""A safety net for crisis wording, independent of the NLU model.
+
+The NLU model has a `crisis` intent; this list catches the clearest
+self-harm wording even when the model is unsure or predicts something else,
+so that such a message always gets the emergency numbers first.
+"""
+
+from __future__ import annotations
+
+import re
+
+_CRISIS = re.compile(
+    r"selvmord|suicid"
+    r"|tage (mit|mig) (eget )?liv|tage livet af mig|ende mit liv"
+    r"|slå mig selv ihjel|dræbe mig selv|hænge mig|skyde mig"
+    r"|(skade|skader|gøre skade på|skære i|skærer i|skåret i) mig selv"
+    r"|ikke (at )?leve (mere|længere)|orke at leve|orker ikke (at )?leve|ikke lyst til at leve"
+    r"|(vil|ønsker at|har lyst til at) (bare )?dø\b|ønske jeg var død|bare være død"
+    r"|gøre en ende på (det hele|mit liv|livet)|ende det hele"
+    r"|bedre uden mig",
+    re.IGNORECASE,
+)
+
+
+def is_crisis(text: str) -> bool:
+    """True when the text contains clear self-harm or suicide wording."""
+    return bool(_CRISIS.search(text))

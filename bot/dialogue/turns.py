@@ -1,0 +1,226 @@
+"""What the assistant does in each kind of turn, independent of Rasa.
+
+Each function takes what the user wrote and what the conversation knows
+(`Context`) and returns the messages to send and the slots to set (`Reply`).
+The custom actions in actions/ only read the tracker and dispatch the reply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.dialogue.answers import (
+    HUMAN_BUTTON,
+    answer_messages,
+    clarify_message,
+    municipality_question,
+    no_answer_message,
+)
+from bot.dialogue.messages import BotMessage, Button, Kind, intent_payload
+from bot.dialogue.safety import is_crisis
+from bot.knowledge.engine import Decision, Engine
+from bot.taxonomy import Audience, Municipality
+
+# Slot names, shared with domain.yml.
+MUNICIPALITY = "municipality"
+AUDIENCE = "audience"
+PENDING_QUESTION = "pending_question"
+FALLBACK_STREAK = "fallback_streak"
+LAST_ARTICLE = "last_article_id"
+ANSWER_HELPFUL = "answer_helpful"
+HANDOFF_OFFERED = "handoff_offered"
+HANDOFF_REASON = "handoff_reason"
+
+#: Failed turns in a row before the assistant offers a caseworker.
+FALLBACKS_BEFORE_OFFER = 2
+#: NLU confidence in `ask_question` from which the knowledge engine may
+#: answer on weaker matches (two independent signals agree).
+NLU_SURE = 0.8
+#: Finds the general complaint rule (the user's own words describe their
+#: grievance, not the rule they need).
+COMPLAINT_QUERY = "Hvordan klager jeg over en afgørelse fra kommunen? Klagefrist og Ankestyrelsen"
+
+YES_NO = (Button("Ja tak", intent_payload("affirm")), Button("Nej tak", intent_payload("deny")))
+
+
+@dataclass(frozen=True)
+class Context:
+    text: str
+    municipality: Municipality | None = None
+    audience: Audience | None = None
+    fallback_streak: int = 0
+    #: The NLU model is sure this is an employment question.
+    nlu_sure: bool = False
+
+
+@dataclass
+class Reply:
+    messages: list[BotMessage]
+    slots: dict[str, Any] = field(default_factory=dict)
+
+
+def _offer(reason: str, text: str, kind: Kind = Kind.HANDOFF, **custom: Any) -> BotMessage:
+    return BotMessage(text=text, buttons=YES_NO, custom={"kind": kind.value, "offer": reason, **custom})
+
+
+def _offer_slots(reason: str) -> dict[str, Any]:
+    return {HANDOFF_OFFERED: True, HANDOFF_REASON: reason, FALLBACK_STREAK: 0}
+
+
+def crisis() -> Reply:
+    message = _offer(
+        "crisis",
+        "Det lyder meget svært, og det er godt, at du skriver.\n"
+        "Er du i fare lige nu, så ring 112.\n"
+        "Har du tanker om selvmord, så ring til Livslinien på 70 201 201. Du kan være anonym.\n"
+        "Vil du have, at en medarbejder fra kommunen kontakter dig?",
+        kind=Kind.CRISIS,
+    )
+    return Reply([message], _offer_slots("crisis"))
+
+
+def _missed(ctx: Context, first_time: BotMessage) -> Reply:
+    """A turn the assistant could not handle: rephrase first, then a person."""
+    streak = ctx.fallback_streak + 1
+    if streak < FALLBACKS_BEFORE_OFFER:
+        return Reply([first_time], {FALLBACK_STREAK: streak, HANDOFF_OFFERED: False})
+    offer = _offer(
+        "fallback",
+        "Jeg kan desværre ikke hjælpe dig med det. Vil du tale med en medarbejder?",
+    )
+    return Reply([offer], _offer_slots("fallback"))
+
+
+def question(engine: Engine, ctx: Context, article_id: str | None = None) -> Reply:
+    """Answer from the knowledge base, ask which article, or say there is none."""
+    if is_crisis(ctx.text):
+        return crisis()
+    if ctx.municipality is None:
+        return Reply([municipality_question()], {PENDING_QUESTION: ctx.text})
+    chosen = _visible_article(engine, article_id, ctx.municipality)
+    if chosen is not None:
+        return _answer(engine, chosen, ctx.municipality)
+    result = engine.search(ctx.text, ctx.municipality, ctx.audience, nlu_sure=ctx.nlu_sure)
+    if result.decision is Decision.ANSWER and result.best:
+        return _answer(engine, result.best.article.id, ctx.municipality)
+    if result.decision is Decision.CLARIFY:
+        return Reply([clarify_message(result.hits)], {FALLBACK_STREAK: 0, HANDOFF_OFFERED: False})
+    return _missed(ctx, no_answer_message())
+
+
+def _visible_article(engine: Engine, article_id: str | None, municipality: Municipality) -> str | None:
+    """The chosen article id if the user's municipality may see it."""
+    if not article_id:
+        return None
+    try:
+        article = engine.kb.article(article_id)
+    except KeyError:
+        return None
+    return article_id if article.is_common or article.municipality == municipality else None
+
+
+def _answer(engine: Engine, article_id: str, municipality: Municipality) -> Reply:
+    article = engine.kb.article(article_id)
+    return Reply(
+        answer_messages(article, engine.kb, municipality),
+        {LAST_ARTICLE: article.id, FALLBACK_STREAK: 0, HANDOFF_OFFERED: False, PENDING_QUESTION: None},
+    )
+
+
+def fallback(engine: Engine, ctx: Context) -> Reply:
+    """The NLU model was unsure: try the knowledge base, else ask to rephrase."""
+    if is_crisis(ctx.text):
+        return crisis()
+    if ctx.municipality is not None:
+        result = engine.search(ctx.text, ctx.municipality, ctx.audience)
+        if result.decision is Decision.ANSWER and result.best:
+            return _answer(engine, result.best.article.id, ctx.municipality)
+    rephrase = BotMessage(
+        text="Undskyld, det forstod jeg ikke helt. Vil du skrive det på en anden måde?",
+        custom={"kind": Kind.FALLBACK.value, "reason": "not_understood"},
+    )
+    return _missed(ctx, rephrase)
+
+
+def _general_rule(engine: Engine, ctx: Context, *queries: str) -> BotMessage | None:
+    """The general rule from the knowledge base, as a message without a kind."""
+    if ctx.municipality is None:
+        return None
+    for query in queries:
+        result = engine.search(query, ctx.municipality, ctx.audience)
+        if result.decision is Decision.ANSWER and result.best:
+            answer = answer_messages(result.best.article, engine.kb, ctx.municipality)[0]
+            return BotMessage(text="Det gælder generelt:\n" + (answer.text or ""))
+    return None
+
+
+def personal_case(engine: Engine, ctx: Context) -> Reply:
+    """Never guess about someone's own case: give the general rule and a person."""
+    if is_crisis(ctx.text):
+        return crisis()
+    offer = _offer(
+        "personal_case",
+        "Jeg kan ikke se din sag, og jeg kan ikke vurdere den. Det kan en medarbejder.\n"
+        "Vil du tale med en medarbejder om din sag?",
+    )
+    general = _general_rule(engine, ctx, ctx.text)
+    return Reply([offer, *([general] if general else [])], _offer_slots("personal_case"))
+
+
+def complaint(engine: Engine, ctx: Context) -> Reply:
+    """Explain how complaints work, and offer a caseworker."""
+    if is_crisis(ctx.text):
+        return crisis()
+    offer = _offer(
+        "complaint",
+        "Jeg er ked af, at du er utilfreds. Du har ret til at klage.\nVil du tale med en medarbejder om det?",
+    )
+    general = _general_rule(engine, ctx, COMPLAINT_QUERY)
+    return Reply([offer, *([general] if general else [])], _offer_slots("complaint"))
+
+
+def set_municipality(engine: Engine, ctx: Context, pending_question: str | None) -> Reply:
+    """Remember the municipality; answer the question that was waiting for it."""
+    if ctx.municipality is None:
+        return Reply([municipality_question()])
+    ack = f"Tak. Jeg svarer nu ud fra reglerne i {ctx.municipality.label} Kommune."
+    slots: dict[str, Any] = {MUNICIPALITY: ctx.municipality.value, PENDING_QUESTION: None}
+    if pending_question:
+        waiting = question(engine, Context(pending_question, ctx.municipality, ctx.audience))
+        return Reply([BotMessage(text=ack), *waiting.messages], {**slots, **waiting.slots})
+    return Reply([BotMessage(text=ack, custom={"kind": Kind.SMALLTALK.value})], slots)
+
+
+def set_audience(audience: Audience | None) -> Reply:
+    if audience is Audience.VIRKSOMHED:
+        text = "Tak. Så svarer jeg dig som virksomhed. Hvad vil du gerne vide?"
+    elif audience is Audience.BORGER:
+        text = "Tak. Så svarer jeg dig som borger. Hvad vil du gerne vide?"
+    else:
+        return Reply([BotMessage(text="Hvad vil du gerne vide?", custom={"kind": Kind.SMALLTALK.value})])
+    return Reply([BotMessage(text=text, custom={"kind": Kind.SMALLTALK.value})], {AUDIENCE: audience.value})
+
+
+def feedback(helpful: str | None) -> Reply:
+    """Record whether the last answer helped."""
+    if helpful == "nej":
+        message = BotMessage(
+            text="Tak, fordi du siger det. Prøv at stille spørgsmålet på en anden måde, eller tal med en medarbejder.",
+            buttons=(HUMAN_BUTTON,),
+            custom={"kind": Kind.SMALLTALK.value},
+        )
+    else:
+        message = BotMessage(text="Tak for din tilbagemelding.", custom={"kind": Kind.SMALLTALK.value})
+    return Reply([message], {ANSWER_HELPFUL: helpful})
+
+
+def decline_handoff() -> Reply:
+    message = BotMessage(text="Helt i orden. Hvad kan jeg ellers hjælpe med?", custom={"kind": Kind.SMALLTALK.value})
+    return Reply([message], {HANDOFF_OFFERED: False, HANDOFF_REASON: None})
+
+
+def restarted() -> Reply:
+    return Reply(
+        [BotMessage(text="Samtalen er startet forfra. Hvad vil du gerne vide?", custom={"kind": Kind.SMALLTALK.value})]
+    )
