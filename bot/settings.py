@@ -62,8 +62,6 @@ class Settings(BaseSettings):
     opening_hours: dict[Municipality, str] = Field(
         default_factory=lambda: dict.fromkeys(Municipality, DEFAULT_OPENING_HOURS)
     )
-    #: Secret for signing caseworker session cookies. Set it in production.
-    session_secret: SecretStr = SecretStr("change-me-in-production")
     #: Mark cookies Secure (HTTPS only). Set true behind HTTPS.
     secure_cookies: bool = False
     #: Failed logins per username or client within `login_window_minutes`

@@ -1,0 +1,1 @@
+"""Handoff to a caseworker: opening hours, cases, inbox, live chat, retention."""

@@ -1,0 +1,295 @@
+"""Handoff cases in the database: create, route, claim, reply, close, purge.
+
+Every read a caseworker makes goes through `case_for`, which only returns a
+case of the caseworker's own municipality and team; everything else is
+"not found", so no id reveals another municipality's case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from bot.dialogue.messages import Kind
+from bot.storage.models import (
+    AuditEntry,
+    Author,
+    CaseMessage,
+    CaseStatus,
+    Caseworker,
+    Channel,
+    HandoffCase,
+    OutboxMessage,
+    utcnow,
+)
+from bot.taxonomy import Municipality, Team
+
+OPEN_STATUSES = (CaseStatus.WAITING, CaseStatus.CLAIMED)
+ROLE_LABEL = {"caseworker": "medarbejder", "admin": "medarbejder"}
+
+
+class CaseNotFoundError(Exception):
+    """No such case for this caseworker (or it belongs to someone else)."""
+
+
+class AlreadyClaimedError(Exception):
+    """Another caseworker claimed the case first."""
+
+
+@dataclass(frozen=True)
+class NewCase:
+    sender: str
+    municipality: Municipality
+    team: Team
+    channel: Channel
+    reason: str
+    priority: int
+    topic: str | None
+    article_ids: list[str]
+    transcript: list[tuple[Author, str]]
+    description: str
+    contact_name: str | None = None
+    contact_phone: str | None = None
+    contact_email: str | None = None
+
+
+def audit(session: Session, caseworker: Caseworker | None, action: str, case_id: int | None = None) -> None:
+    session.add(AuditEntry(caseworker_id=caseworker.id if caseworker else None, action=action, case_id=case_id))
+
+
+def post_to_citizen(session: Session, sender: str, payload: dict[str, Any]) -> OutboxMessage:
+    """Queue a message for the citizen's client (SSE or polling)."""
+    message = OutboxMessage(sender=sender, payload={"recipient_id": sender, **payload})
+    session.add(message)
+    session.flush()
+    return message
+
+
+def create_case(session: Session, new: NewCase) -> HandoffCase:
+    """Open a case with the bot transcript so far; cancels nothing else."""
+    case = HandoffCase(
+        sender=new.sender,
+        municipality=new.municipality,
+        team=new.team,
+        channel=new.channel,
+        status=CaseStatus.WAITING,
+        priority=new.priority,
+        reason=new.reason,
+        topic=new.topic,
+        article_ids=new.article_ids,
+        contact_name=new.contact_name,
+        contact_phone=new.contact_phone,
+        contact_email=new.contact_email,
+        description=new.description,
+    )
+    case.messages = [CaseMessage(author=author, text=text) for author, text in new.transcript]
+    case.messages.append(CaseMessage(author=Author.SYSTEM, text=f"Sagen er oprettet ({new.reason})."))
+    session.add(case)
+    session.flush()
+    return case
+
+
+def live_case(session: Session, sender: str) -> HandoffCase | None:
+    """The sender's open live-chat case, if any (waiting or claimed)."""
+    query = (
+        select(HandoffCase)
+        .where(HandoffCase.sender == sender, HandoffCase.channel == Channel.CHAT)
+        .where(HandoffCase.status.in_(OPEN_STATUSES))
+        .order_by(HandoffCase.id.desc())
+    )
+    return session.scalars(query).first()
+
+
+def queue_position(session: Session, case: HandoffCase) -> int:
+    """1 for the next case to be taken in its municipality and team."""
+    ahead = session.scalar(
+        select(func.count())
+        .select_from(HandoffCase)
+        .where(
+            HandoffCase.municipality == case.municipality,
+            HandoffCase.team == case.team,
+            HandoffCase.status == CaseStatus.WAITING,
+            HandoffCase.channel == Channel.CHAT,
+            (HandoffCase.priority < case.priority)
+            | ((HandoffCase.priority == case.priority) & (HandoffCase.id < case.id)),
+        )
+    )
+    return int(ahead or 0) + 1
+
+
+def record(case: HandoffCase, author: Author, text: str, caseworker: Caseworker | None = None) -> None:
+    """Add an entry to the case thread."""
+    case.messages.append(CaseMessage(author=author, text=text, caseworker=caseworker))
+
+
+def _scope(caseworker: Caseworker) -> tuple[Any, ...]:
+    return (HandoffCase.municipality == caseworker.municipality, HandoffCase.team == caseworker.team)
+
+
+def inbox(session: Session, caseworker: Caseworker) -> Sequence[HandoffCase]:
+    """Waiting and claimed cases of the caseworker's municipality and team, most urgent first."""
+    query = (
+        select(HandoffCase)
+        .where(*_scope(caseworker), HandoffCase.status.in_(OPEN_STATUSES))
+        .order_by(HandoffCase.priority, HandoffCase.created_at, HandoffCase.id)
+        .options(selectinload(HandoffCase.claimed_by))
+    )
+    return session.scalars(query).all()
+
+
+def callbacks(session: Session, caseworker: Caseworker) -> Sequence[HandoffCase]:
+    """Callback requests not yet closed, most urgent first."""
+    query = (
+        select(HandoffCase)
+        .where(*_scope(caseworker), HandoffCase.channel == Channel.CALLBACK)
+        .where(HandoffCase.status.in_(OPEN_STATUSES))
+        .order_by(HandoffCase.priority, HandoffCase.created_at, HandoffCase.id)
+    )
+    return session.scalars(query).all()
+
+
+def case_for(session: Session, caseworker: Caseworker, case_id: int) -> HandoffCase:
+    """A case the caseworker may see, with its thread; else CaseNotFoundError."""
+    query = (
+        select(HandoffCase)
+        .where(HandoffCase.id == case_id, *_scope(caseworker))
+        .options(selectinload(HandoffCase.messages).selectinload(CaseMessage.caseworker))
+    )
+    case = session.scalars(query).first()
+    if case is None:
+        raise CaseNotFoundError(case_id)
+    return case
+
+
+def caseworker_badge(caseworker: Caseworker) -> dict[str, str]:
+    """How a caseworker is shown to citizens: first name and role."""
+    return {"first_name": caseworker.first_name, "role": ROLE_LABEL[caseworker.role.value]}
+
+
+def claim(session: Session, caseworker: Caseworker, case_id: int) -> HandoffCase:
+    """Take a waiting case. Exactly one of several simultaneous claims wins."""
+    case_for(session, caseworker, case_id)
+    result = session.execute(
+        update(HandoffCase)
+        .where(HandoffCase.id == case_id, HandoffCase.status == CaseStatus.WAITING, *_scope(caseworker))
+        .values(status=CaseStatus.CLAIMED, claimed_by_id=caseworker.id, claimed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise AlreadyClaimedError(case_id)
+    session.expire_all()
+    case = case_for(session, caseworker, case_id)
+    record(case, Author.SYSTEM, f"{caseworker.display_name} tog sagen.")
+    audit(session, caseworker, "claim", case.id)
+    if case.channel is Channel.CHAT:
+        post_to_citizen(
+            session,
+            case.sender,
+            {
+                "text": f"Du chatter nu med {caseworker.first_name}, {ROLE_LABEL[caseworker.role.value]} "
+                "i kommunen. Skriv bare her.",
+                "custom": {"kind": Kind.HANDOFF.value, "status": "claimed", "caseworker": caseworker_badge(caseworker)},
+            },
+        )
+    return case
+
+
+def _own_claimed(session: Session, caseworker: Caseworker, case_id: int) -> HandoffCase:
+    case = case_for(session, caseworker, case_id)
+    if case.status is not CaseStatus.CLAIMED or case.claimed_by_id != caseworker.id:
+        raise AlreadyClaimedError(case_id)
+    return case
+
+
+def reply(session: Session, caseworker: Caseworker, case_id: int, text: str) -> HandoffCase:
+    """Send a message to the citizen in a claimed live chat."""
+    case = _own_claimed(session, caseworker, case_id)
+    record(case, Author.CASEWORKER, text, caseworker)
+    post_to_citizen(
+        session,
+        case.sender,
+        {
+            "text": text,
+            "custom": {"kind": Kind.HANDOFF.value, "author": "caseworker", "caseworker": caseworker_badge(caseworker)},
+        },
+    )
+    audit(session, caseworker, "reply", case.id)
+    return case
+
+
+def add_note(session: Session, caseworker: Caseworker, case_id: int, text: str) -> HandoffCase:
+    """A private note: only caseworkers of the team see it."""
+    case = case_for(session, caseworker, case_id)
+    record(case, Author.NOTE, text, caseworker)
+    audit(session, caseworker, "note", case.id)
+    return case
+
+
+def close(session: Session, caseworker: Caseworker, case_id: int, outcome: str) -> HandoffCase:
+    """Close a claimed case with its outcome; the bot takes over the chat again."""
+    case = _own_claimed(session, caseworker, case_id)
+    case.status = CaseStatus.CLOSED
+    case.closed_at = utcnow()
+    case.outcome = outcome
+    record(case, Author.SYSTEM, f"{caseworker.display_name} lukkede sagen.")
+    audit(session, caseworker, "close", case.id)
+    if case.channel is Channel.CHAT:
+        post_to_citizen(
+            session,
+            case.sender,
+            {
+                "text": "Medarbejderen har afsluttet samtalen. Du skriver nu med assistenten igen. "
+                "Du er velkommen til at stille flere spørgsmål.",
+                "custom": {"kind": Kind.HANDOFF.value, "status": "closed"},
+            },
+        )
+    return case
+
+
+def outbox_after(session: Session, sender: str, after: int) -> Sequence[OutboxMessage]:
+    query = select(OutboxMessage).where(OutboxMessage.sender == sender, OutboxMessage.id > after)
+    return session.scalars(query.order_by(OutboxMessage.id)).all()
+
+
+def purge(session: Session, older_than: timedelta, now: datetime | None = None) -> list[str]:
+    """Remove personal data and transcripts of cases closed before the cut-off.
+
+    The case row stays (municipality, team, reason, topic, times) for
+    statistics; contact details, description, outcome and the thread go.
+    Returns the senders whose conversations should also leave Rasa's
+    tracker store (the caller skips any that has an open case).
+    """
+    cutoff = (now or utcnow()) - older_than
+    cases = session.scalars(
+        select(HandoffCase).where(
+            HandoffCase.status == CaseStatus.CLOSED, HandoffCase.closed_at < cutoff, HandoffCase.purged_at.is_(None)
+        )
+    ).all()
+    senders = sorted({case.sender for case in cases})
+    for case in cases:
+        session.execute(delete(CaseMessage).where(CaseMessage.case_id == case.id))
+        case.contact_name = case.contact_phone = case.contact_email = None
+        case.description = case.outcome = None
+        case.purged_at = utcnow()
+    if senders:
+        session.execute(delete(OutboxMessage).where(OutboxMessage.sender.in_(senders)))
+    return senders
+
+
+def erase(session: Session, sender: str) -> int:
+    """The right to erasure: delete every case and message of a sender."""
+    cases = session.scalars(select(HandoffCase).where(HandoffCase.sender == sender)).all()
+    for case in cases:
+        session.delete(case)
+    session.execute(delete(OutboxMessage).where(OutboxMessage.sender == sender))
+    return len(cases)
+
+
+def senders_with_open_cases(session: Session) -> set[str]:
+    query = select(HandoffCase.sender).where(HandoffCase.status.in_(OPEN_STATUSES))
+    return set(session.scalars(query))
