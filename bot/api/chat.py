@@ -1,0 +1,141 @@
+"""One chat turn through the front door: mask, route, normalise, log.
+
+While a caseworker has claimed the citizen's live chat, the message goes to
+the case thread and Rasa is not asked (its conversation is paused). While
+the case waits in the queue, the bot still answers, and both sides of the
+turn are added to the thread so the caseworker sees them.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi.concurrency import run_in_threadpool
+
+from bot.api.rasa_client import RasaClient, RasaUnavailableError
+from bot.api.schemas import ChatRequest
+from bot.dialogue.messages import Kind
+from bot.handoff import service
+from bot.logs import get_logger
+from bot.privacy import hash_sender, mask_cpr
+from bot.settings import Settings
+from bot.storage.db import session_scope
+from bot.storage.models import Author, CaseStatus
+
+log = get_logger("bot.turn")
+
+CPR_NOTICE = "Du skal ikke skrive dit CPR-nummer her. Jeg har fjernet det fra din besked, og det bliver ikke gemt."
+EMPTY_TURN_TEXT = "Undskyld, der gik noget galt. Prøv at skrive din besked igen."
+_REST_KEYS = ("recipient_id", "text", "buttons", "custom", "image")
+
+
+def normalise(raw: list[dict[str, Any]], sender: str) -> list[dict[str, Any]]:
+    """Shape Rasa's REST output into the chat API's turn.
+
+    Rasa sends a message's `custom` part as a separate message; it is folded
+    back into the message before it. Exactly one message keeps `custom.kind`:
+    the first; an empty turn becomes a fallback message.
+    """
+    turn: list[dict[str, Any]] = []
+    for message in raw:
+        message = {k: v for k, v in message.items() if k in _REST_KEYS}
+        message["recipient_id"] = sender
+        folds_back = set(message) == {"recipient_id", "custom"} and turn and "custom" not in turn[-1]
+        if folds_back:
+            turn[-1]["custom"] = message["custom"]
+        else:
+            turn.append(message)
+    kinds = [m for m in turn if (m.get("custom") or {}).get("kind")]
+    for extra in kinds[1:]:
+        extra["custom"] = {k: v for k, v in extra["custom"].items() if k != "kind"}
+    if not kinds:
+        turn.append({"recipient_id": sender, "text": EMPTY_TURN_TEXT, "custom": {"kind": Kind.FALLBACK.value}})
+    return turn
+
+
+def turn_kind(turn: list[dict[str, Any]]) -> dict[str, Any]:
+    """The custom part that carries the turn's kind."""
+    return next((m["custom"] for m in turn if (m.get("custom") or {}).get("kind")), {})
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    messages: list[dict[str, Any]]
+    latency_ms: float
+    cpr_masked: bool
+    to_caseworker: bool = False
+
+
+def _case_status(sender: str) -> CaseStatus | None:
+    with session_scope() as session:
+        case = service.live_case(session, sender)
+        return case.status if case else None
+
+
+def _to_thread(sender: str, lines: list[tuple[Author, str]]) -> None:
+    with session_scope() as session:
+        case = service.live_case(session, sender)
+        if case is not None:
+            for author, text in lines:
+                service.record(case, author, text)
+
+
+class ChatService:
+    def __init__(self, settings: Settings, rasa: RasaClient) -> None:
+        self.settings = settings
+        self.rasa = rasa
+
+    def sender_hash(self, sender: str) -> str:
+        return hash_sender(sender, self.settings.sender_hash_salt.get_secret_value())
+
+    async def handle(self, request: ChatRequest) -> TurnResult:
+        """Run one turn. Raises RasaUnavailableError when Rasa cannot be reached."""
+        started = time.perf_counter()
+        text, masked = mask_cpr(request.message)
+        notice = [{"recipient_id": request.sender, "text": CPR_NOTICE}] if masked else []
+        status = await run_in_threadpool(_case_status, request.sender)
+        if status is CaseStatus.CLAIMED:
+            await run_in_threadpool(_to_thread, request.sender, [(Author.CITIZEN, text)])
+            delivered = {"kind": Kind.HANDOFF.value, "status": "claimed", "delivered": True}
+            turn = [*notice, {"recipient_id": request.sender, "custom": delivered}]
+            return TurnResult(turn, self._since(started), masked, to_caseworker=True)
+        metadata = request.metadata.model_dump(exclude_none=True, mode="json")
+        try:
+            raw = await self.rasa.send_message(request.sender, text, metadata)
+        except RasaUnavailableError:
+            log.warning("turn", sender=self.sender_hash(request.sender), status="rasa_unavailable")
+            raise
+        turn = [*notice, *normalise(raw, request.sender)]
+        if status is CaseStatus.WAITING:
+            lines = [(Author.CITIZEN, text)] + [(Author.BOT, m["text"]) for m in turn if m.get("text")]
+            await run_in_threadpool(_to_thread, request.sender, lines)
+        return TurnResult(turn, self._since(started), masked)
+
+    @staticmethod
+    def _since(started: float) -> float:
+        return round((time.perf_counter() - started) * 1000, 1)
+
+    async def log_turn(self, sender: str, result: TurnResult) -> None:
+        """One INFO line per turn, without the message text."""
+        parsed: dict[str, Any] = {}
+        if not result.to_caseworker:
+            try:
+                parsed = await self.rasa.latest_message(sender)
+            except RasaUnavailableError:
+                parsed = {}
+        intent = parsed.get("intent") or {}
+        custom = turn_kind(result.messages)
+        log.info(
+            "turn",
+            sender=self.sender_hash(sender),
+            intent=intent.get("name"),
+            confidence=round(float(intent.get("confidence") or 0), 3),
+            kind=custom.get("kind"),
+            topic=custom.get("topic"),
+            article=custom.get("article_id"),
+            latency_ms=result.latency_ms,
+            cpr_masked=result.cpr_masked,
+            to_caseworker=result.to_caseworker,
+        )

@@ -1,0 +1,53 @@
+"""The FastAPI app: chat API, health, and (later) widget and caseworker app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+
+from bot.api.chat import ChatService
+from bot.api.deps import AppState
+from bot.api.errors import install_error_handlers
+from bot.api.rasa_client import RasaClient
+from bot.api.routes import chat, health, outbox
+from bot.caseworker import routes as caseworker
+from bot.knowledge.service import get_engine
+from bot.logs import configure_logging
+from bot.settings import Settings, get_settings
+from bot.web import routes as web
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        rasa = RasaClient(settings)
+        async with httpx.AsyncClient() as http:
+            app.state.services = AppState(
+                settings=settings, rasa=rasa, chat=ChatService(settings, rasa), engine=get_engine(), http=http
+            )
+            yield
+        await rasa.close()
+
+    app = FastAPI(
+        title="Jobcenter-assistenten",
+        description="Front door of the Danish job-centre assistant: chat API, health and caseworker app.",
+        version="1.0",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(chat.router)
+    app.include_router(outbox.router)
+    app.include_router(health.router)
+    caseworker.install(app)
+    app.include_router(web.router)
+    web.mount_static(app)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,67 @@
+"""How a client gets messages it did not ask for (caseworker replies).
+
+Two ways, same data: Server-Sent Events (GET /api/chat/{sender}/events),
+which the widget uses, and plain polling (GET /api/chat/{sender}/messages
+?after=<last id>) for clients that cannot keep a connection open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+
+from bot.api.outbox import read_inbox
+from bot.api.schemas import SENDER_PATTERN, ErrorBody, Inbox
+
+router = APIRouter(prefix="/api/chat", tags=["chat"])
+
+POLL_SECONDS = 0.5
+HEARTBEAT_SECONDS = 15
+Sender = Annotated[str, Path(pattern=SENDER_PATTERN, description="The conversation id used in POST /api/chat.")]
+
+
+@router.get("/{sender}/messages", response_model=Inbox, responses={422: {"model": ErrorBody}})
+async def messages(sender: Sender, after: Annotated[int, Query(ge=0)] = 0) -> Inbox:
+    """Messages for the citizen after the given id, and the handoff state.
+    Poll every 1-2 seconds while a handoff is open."""
+    return await run_in_threadpool(read_inbox, sender, after)
+
+
+@router.get("/{sender}/events", responses={200: {"content": {"text/event-stream": {}}}})
+async def events(
+    sender: Sender,
+    request: Request,
+    last_event_id: Annotated[int | None, Header()] = None,
+    after: Annotated[int, Query(ge=0)] = 0,
+) -> StreamingResponse:
+    """Server-Sent Events: one `message` event per outbox message (its id is
+    the event id, so a reconnecting browser resumes after Last-Event-ID) and
+    a `handoff` event whenever the handoff state changes."""
+
+    async def stream() -> AsyncIterator[str]:
+        cursor = last_event_id or after
+        state = None
+        idle = 0.0
+        yield "retry: 2000\n\n"
+        while not await request.is_disconnected():
+            inbox = await run_in_threadpool(read_inbox, sender, cursor)
+            for item in inbox.messages:
+                cursor = item.id
+                yield f"id: {item.id}\nevent: message\ndata: {item.model_dump_json(exclude_none=True)}\n\n"
+            current = inbox.handoff.model_dump_json() if inbox.handoff else "null"
+            if current != state:
+                state = current
+                yield f"event: handoff\ndata: {current}\n\n"
+            idle = 0.0 if inbox.messages else idle + POLL_SECONDS
+            if idle >= HEARTBEAT_SECONDS:
+                idle = 0.0
+                yield ": keep-alive\n\n"
+            await asyncio.sleep(POLL_SECONDS)
+
+    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)

@@ -1,0 +1,125 @@
+"""Request and response bodies of the chat API, with Danish error messages."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from bot.taxonomy import Audience, Municipality
+
+MAX_MESSAGE_LENGTH = 2000
+SENDER_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+SENDER_INVALID = "Samtalens id (sender) er ugyldigt. Det skal være 1-64 tegn: bogstaver a-z, tal, _ eller -."
+MUNICIPALITY_NAMES = "Ballerup, Gladsaxe, Rødovre eller Rudersdal"
+
+
+class ChatMetadata(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    municipality: Municipality | None = Field(
+        default=None, description="ballerup, gladsaxe, rodovre or rudersdal; when missing the assistant asks."
+    )
+    audience: Audience | None = Field(default=None, description="borger or virksomhed.")
+    language: Literal["da"] | None = Field(default=None, description="Only Danish (da) for now.")
+
+    @field_validator("municipality", mode="before")
+    @classmethod
+    def _known_municipality(cls, value: Any) -> Any:
+        if value is None or value in {m.value for m in Municipality}:
+            return value
+        raise ValueError(f"Kommunen «{value}» kender jeg ikke. Vælg {MUNICIPALITY_NAMES}.")
+
+    @field_validator("audience", mode="before")
+    @classmethod
+    def _known_audience(cls, value: Any) -> Any:
+        if value is None or value in {a.value for a in Audience}:
+            return value
+        raise ValueError("Målgruppen skal være «borger» eller «virksomhed».")
+
+    @field_validator("language", mode="before")
+    @classmethod
+    def _danish(cls, value: Any) -> Any:
+        if value is None or value == "da":
+            return value
+        raise ValueError("Assistenten taler kun dansk (language skal være «da»).")
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={
+            "examples": [{"sender": "t1", "message": "Hvad er et fleksjob?", "metadata": {"municipality": "gladsaxe"}}]
+        },
+    )
+
+    sender: str = Field(description="The conversation id: 1-64 characters of A-Z a-z 0-9 _ -.")
+    message: str = Field(description=f"The user's text, at most {MAX_MESSAGE_LENGTH} characters after trimming.")
+    metadata: ChatMetadata = Field(default_factory=ChatMetadata)
+
+    @field_validator("sender", mode="before")
+    @classmethod
+    def _valid_sender(cls, value: Any) -> Any:
+        if isinstance(value, str) and re.fullmatch(SENDER_PATTERN, value):
+            return value
+        raise ValueError(SENDER_INVALID)
+
+    @field_validator("message", mode="before")
+    @classmethod
+    def _valid_message(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            raise ValueError("Beskeden skal være tekst.")
+        text = value.strip()
+        if not text:
+            raise ValueError("Beskeden er tom. Skriv dit spørgsmål, og send igen.")
+        if len(text) > MAX_MESSAGE_LENGTH:
+            raise ValueError(
+                f"Beskeden er for lang ({len(text)} tegn). "
+                f"Den må højst være {MAX_MESSAGE_LENGTH} tegn. Del den gerne op."
+            )
+        return text
+
+
+class Button(BaseModel):
+    title: str
+    payload: str
+
+
+class BotReply(BaseModel):
+    """One bot message, in Rasa's REST output shape."""
+
+    recipient_id: str
+    text: str | None = None
+    buttons: list[Button] | None = None
+    custom: dict[str, Any] | None = None
+
+
+class ErrorBody(BaseModel):
+    detail: str
+
+
+class Health(BaseModel):
+    status: str
+    rasa: str
+    actions: str
+    db: str
+    model: str | None = None
+
+
+class HandoffState(BaseModel):
+    """The citizen's open live chat or callback, as their client may show it."""
+
+    status: Literal["waiting", "claimed"]
+    channel: Literal["chat", "callback"]
+    position: int | None = Field(default=None, description="Place in the queue while waiting (1 = next).")
+    caseworker: dict[str, str] | None = Field(default=None, description="first_name and role once claimed.")
+
+
+class OutboxItem(BotReply):
+    id: int = Field(description="Increasing id; ask for messages after the last one you have.")
+
+
+class Inbox(BaseModel):
+    messages: list[OutboxItem]
+    handoff: HandoffState | None = None

@@ -1,0 +1,48 @@
+"""Danish words the caseworker app shows for codes in the database."""
+
+from __future__ import annotations
+
+from bot.taxonomy import TOPIC_LABELS, Topic
+
+REASONS = {
+    "crisis": "Krise – borgeren har brug for hjælp nu",
+    "complaint": "Klage",
+    "personal_case": "Spørgsmål om egen sag",
+    "fallback": "Assistenten kunne ikke svare",
+    "request_human": "Bad selv om en medarbejder",
+}
+
+LABELS = {
+    "status": {"waiting": "Venter", "claimed": "Taget", "closed": "Lukket"},
+    "channel": {"chat": "Chat nu", "callback": "Ring eller skriv"},
+    "team": {"borger": "Borgerteam", "virksomhed": "Virksomhedsteam"},
+    "author": {
+        "citizen": "Borger",
+        "bot": "Assistenten",
+        "caseworker": "Medarbejder",
+        "system": "System",
+        "note": "Privat note",
+    },
+    "priority": {1: "Akut", 2: "Høj", 3: "Normal"},
+    "csrf": "Formularen var for gammel. Gå tilbage, genindlæs siden og prøv igen.",
+    "throttled": "For mange forkerte forsøg. Vent 15 minutter, og prøv igen.",
+    "bad_login": "Forkert brugernavn eller adgangskode.",
+    "login_required": "Du er ikke logget ind.",
+    "not_found": "Sagen findes ikke, eller du har ikke adgang til den.",
+    "notices": {
+        "optaget": "En anden medarbejder har allerede taget sagen.",
+        "ikke-din": "Du kan kun skrive i og lukke sager, som du selv har taget.",
+        "lukket": "Sagen er lukket. Borgeren taler nu med assistenten igen.",
+    },
+}
+
+
+def reason_label(reason: str) -> str:
+    return REASONS.get(reason, reason)
+
+
+def topic_label(topic: str | None) -> str:
+    try:
+        return TOPIC_LABELS[Topic(topic)] if topic else "Ikke kendt"
+    except ValueError:
+        return topic or "Ikke kendt"

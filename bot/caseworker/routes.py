@@ -1,0 +1,339 @@
+"""The caseworker app under /caseworker: server-rendered pages, light JavaScript.
+
+Every page and API call needs a session, and every case is looked up through
+bot.handoff.service.case_for, which only finds cases of the caseworker's own
+municipality and team. Every form carries the session's CSRF token.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.api.deps import AppState, get_state
+from bot.api.rasa_client import RasaUnavailableError
+from bot.caseworker import auth
+from bot.caseworker.labels import LABELS, reason_label, topic_label
+from bot.handoff import service
+from bot.logs import get_logger
+from bot.storage.db import session_scope
+from bot.storage.models import CannedReply, Caseworker, CaseworkerSession, Channel, HandoffCase
+
+log = get_logger("bot.caseworker")
+router = APIRouter(prefix="/caseworker", include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+templates.env.globals.update(labels=LABELS, reason_label=reason_label, topic_label=topic_label)
+MAX_TEXT = 4000
+
+
+class LoginRequiredError(Exception):
+    """No valid session: pages redirect to the login, the API answers 401."""
+
+
+class CsrfError(Exception):
+    """A form without the session's CSRF token."""
+
+
+@contextmanager
+def signed_in(request: Request) -> Iterator[tuple[Session, CaseworkerSession]]:
+    """A database session and the caseworker's login, or LoginRequiredError."""
+    with session_scope() as session:
+        login = auth.find_session(session, request.cookies.get(auth.SESSION_COOKIE))
+        if login is None:
+            raise LoginRequiredError
+        yield session, login
+
+
+def _check_csrf(login: CaseworkerSession, token: str) -> None:
+    if not auth.csrf_matches(login.csrf_token, token):
+        raise CsrfError
+
+
+def _page(request: Request, name: str, login: CaseworkerSession | None, status: int = 200, **context: Any) -> Response:
+    context |= {"me": login.caseworker if login else None, "csrf": login.csrf_token if login else None}
+    return templates.TemplateResponse(request, name, context, status_code=status)
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _set_cookie(response: Response, request: Request, name: str, value: str, max_age: int) -> None:
+    state: AppState = get_state(request)
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path="/caseworker",
+        httponly=True,
+        samesite="strict",
+        secure=state.settings.secure_cookies,
+    )
+
+
+# -- login and logout ------------------------------------------------------------
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request) -> Response:
+    token = secrets.token_urlsafe(32)
+    response = _page(request, "login.html", None, login_csrf=token)
+    _set_cookie(response, request, auth.LOGIN_CSRF_COOKIE, token, max_age=3600)
+    return response
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(
+    request: Request,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=256)],
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    if not auth.csrf_matches(request.cookies.get(auth.LOGIN_CSRF_COOKIE, ""), csrf_token):
+        return _page(request, "login.html", None, 400, login_csrf="", error=LABELS["csrf"])
+    state: AppState = get_state(request)
+    with session_scope() as session:
+        try:
+            caseworker = auth.authenticate(session, state.settings, username, password, _client(request))
+        except auth.LoginThrottledError:
+            log.warning("login_throttled", client=_client(request))
+            return _page(request, "login.html", None, 429, login_csrf=csrf_token, error=LABELS["throttled"])
+        if caseworker is None:
+            return _page(request, "login.html", None, 401, login_csrf=csrf_token, error=LABELS["bad_login"])
+        token = auth.start_session(session, caseworker)
+        service.audit(session, caseworker, "login")
+    response = RedirectResponse("/caseworker/", status_code=303)
+    _set_cookie(response, request, auth.SESSION_COOKIE, token, max_age=auth.SESSION_HOURS * 3600)
+    response.delete_cookie(auth.LOGIN_CSRF_COOKIE, path="/caseworker")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, csrf_token: Annotated[str, Form()] = "") -> Response:
+    with signed_in(request) as (session, login):
+        _check_csrf(login, csrf_token)
+        service.audit(session, login.caseworker, "logout")
+        auth.end_session(session, request.cookies.get(auth.SESSION_COOKIE))
+    response = RedirectResponse("/caseworker/login", status_code=303)
+    response.delete_cookie(auth.SESSION_COOKIE, path="/caseworker")
+    return response
+
+
+# -- pages -------------------------------------------------------------------------
+
+
+@router.get("/", response_class=HTMLResponse)
+def inbox_page(request: Request) -> Response:
+    with signed_in(request) as (session, login):
+        cases = service.inbox(session, login.caseworker)
+        return _page(request, "inbox.html", login, cases=cases)
+
+
+@router.get("/callbacks", response_class=HTMLResponse)
+def callbacks_page(request: Request) -> Response:
+    with signed_in(request) as (session, login):
+        cases = service.callbacks(session, login.caseworker)
+        service.audit(session, login.caseworker, "view_callbacks")
+        return _page(request, "callbacks.html", login, cases=cases)
+
+
+def _canned(session: Session, me: Caseworker) -> list[CannedReply]:
+    query = select(CannedReply).where(CannedReply.municipality == me.municipality, CannedReply.team == me.team)
+    return list(session.scalars(query.order_by(CannedReply.title)))
+
+
+def _articles(request: Request, case: HandoffCase) -> list[dict[str, str]]:
+    kb = get_state(request).engine.kb
+    found = []
+    for article_id in case.article_ids:
+        try:
+            article = kb.article(article_id)
+        except KeyError:
+            continue
+        found.append({"id": article.id, "title": article.title, "topic": topic_label(article.topic.value)})
+    return found
+
+
+@router.get("/cases/{case_id}", response_class=HTMLResponse)
+def case_page(request: Request, case_id: int) -> Response:
+    with signed_in(request) as (session, login):
+        case = service.case_for(session, login.caseworker, case_id)
+        service.audit(session, login.caseworker, "view", case.id)
+        return _page(
+            request,
+            "case.html",
+            login,
+            case=case,
+            articles=_articles(request, case),
+            canned=_canned(session, login.caseworker),
+            mine=case.claimed_by_id == login.caseworker_id,
+        )
+
+
+# -- actions -----------------------------------------------------------------------
+
+
+async def _tell_rasa(request: Request, sender: str, event: dict[str, Any]) -> None:
+    """Pause or resume the bot's conversation; the case goes on if Rasa is down."""
+    try:
+        await get_state(request).rasa.add_event(sender, event)
+    except RasaUnavailableError:
+        log.warning("rasa_event_failed", event=event.get("event"))
+
+
+def _back(case_id: int, note: str = "") -> RedirectResponse:
+    return RedirectResponse(f"/caseworker/cases/{case_id}{note}", status_code=303)
+
+
+def _claim(request: Request, case_id: int, csrf_token: str) -> HandoffCase:
+    with signed_in(request) as (session, login):
+        _check_csrf(login, csrf_token)
+        return service.claim(session, login.caseworker, case_id)
+
+
+@router.post("/cases/{case_id}/claim")
+async def claim(request: Request, case_id: int, csrf_token: Annotated[str, Form()] = "") -> Response:
+    try:
+        case = await run_in_threadpool(_claim, request, case_id, csrf_token)
+    except service.AlreadyClaimedError:
+        return _back(case_id, "?besked=optaget")
+    if case.channel is Channel.CHAT:
+        await _tell_rasa(request, case.sender, {"event": "pause"})
+    return _back(case_id)
+
+
+def _reply(request: Request, case_id: int, text: str, csrf_token: str) -> HandoffCase:
+    with signed_in(request) as (session, login):
+        _check_csrf(login, csrf_token)
+        case = service.reply(session, login.caseworker, case_id, text)
+        case.badge = service.caseworker_badge(login.caseworker)  # type: ignore[attr-defined]
+        return case
+
+
+@router.post("/cases/{case_id}/reply")
+async def reply(
+    request: Request,
+    case_id: int,
+    text: Annotated[str, Form(min_length=1, max_length=MAX_TEXT)],
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        case = await run_in_threadpool(_reply, request, case_id, text.strip(), csrf_token)
+    except service.AlreadyClaimedError:
+        return _back(case_id, "?besked=ikke-din")
+    bot_event = {"event": "bot", "text": text.strip(), "metadata": {"caseworker": case.badge}}  # type: ignore[attr-defined]
+    await _tell_rasa(request, case.sender, bot_event)
+    return _back(case_id, "#svar")
+
+
+@router.post("/cases/{case_id}/note")
+def note(
+    request: Request,
+    case_id: int,
+    text: Annotated[str, Form(min_length=1, max_length=MAX_TEXT)],
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    with signed_in(request) as (session, login):
+        _check_csrf(login, csrf_token)
+        service.add_note(session, login.caseworker, case_id, text.strip())
+    return _back(case_id, "#noter")
+
+
+def _close(request: Request, case_id: int, outcome: str, csrf_token: str) -> HandoffCase:
+    with signed_in(request) as (session, login):
+        _check_csrf(login, csrf_token)
+        return service.close(session, login.caseworker, case_id, outcome)
+
+
+@router.post("/cases/{case_id}/close")
+async def close(
+    request: Request,
+    case_id: int,
+    outcome: Annotated[str, Form(min_length=1, max_length=MAX_TEXT)],
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        case = await run_in_threadpool(_close, request, case_id, outcome.strip(), csrf_token)
+    except service.AlreadyClaimedError:
+        return _back(case_id, "?besked=ikke-din")
+    if case.channel is Channel.CHAT:
+        await _tell_rasa(request, case.sender, {"event": "resume"})
+    return RedirectResponse("/caseworker/?besked=lukket", status_code=303)
+
+
+# -- JSON for live updates --------------------------------------------------------
+
+
+def _thread_item(message: Any) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "author": message.author.value,
+        "author_label": LABELS["author"][message.author.value],
+        "caseworker": message.caseworker.display_name if message.caseworker else None,
+        "text": message.text,
+        "at": message.created_at.isoformat(),
+    }
+
+
+@router.get("/api/cases/{case_id}/thread")
+def thread(request: Request, case_id: int, after: int = 0) -> JSONResponse:
+    """New thread entries after an id, and the case status (the case page polls this)."""
+    with signed_in(request) as (session, login):
+        case = service.case_for(session, login.caseworker, case_id)
+        items = [_thread_item(m) for m in case.messages if m.id > after]
+        return JSONResponse({"status": case.status.value, "messages": items})
+
+
+@router.get("/api/inbox")
+def inbox_json(request: Request) -> JSONResponse:
+    """The inbox as JSON (the inbox page polls this to show new cases)."""
+    with signed_in(request) as (session, login):
+        cases = service.inbox(session, login.caseworker)
+        return JSONResponse(
+            {
+                "cases": [
+                    {
+                        "id": c.id,
+                        "status": c.status.value,
+                        "priority": c.priority,
+                        "reason": reason_label(c.reason),
+                        "channel": c.channel.value,
+                    }
+                    for c in cases
+                ]
+            }
+        )
+
+
+def install(app: Any) -> None:
+    """Add the app's routes, static files and error pages to the front door."""
+    from fastapi.staticfiles import StaticFiles
+
+    app.include_router(router)
+    app.mount("/caseworker/static", StaticFiles(directory=Path(__file__).parent / "static"), name="caseworker-static")
+
+    @app.exception_handler(LoginRequiredError)
+    async def _login_required(request: Request, _: LoginRequiredError) -> Response:
+        if request.url.path.startswith("/caseworker/api/"):
+            return JSONResponse({"detail": LABELS["login_required"]}, status_code=401)
+        return RedirectResponse("/caseworker/login", status_code=303)
+
+    @app.exception_handler(CsrfError)
+    async def _csrf(request: Request, _: CsrfError) -> Response:
+        return _page(request, "error.html", None, 403, message=LABELS["csrf"])
+
+    @app.exception_handler(service.CaseNotFoundError)
+    async def _not_found(request: Request, _: service.CaseNotFoundError) -> Response:
+        if request.url.path.startswith("/caseworker/api/"):
+            return JSONResponse({"detail": LABELS["not_found"]}, status_code=404)
+        return _page(request, "error.html", None, 404, message=LABELS["not_found"])

@@ -1,0 +1,1 @@
+"""The chat widget and the demo pages that embed it."""

@@ -1,0 +1,83 @@
+"""Demo pages that embed the chat widget, the widget's static files and its config.
+
+The widget itself is plain JavaScript in static/widget/; a municipal website
+embeds it with one script tag (see the demo templates).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel
+
+from bot.api.deps import AppState, get_state
+from bot.taxonomy import Audience, Municipality
+
+HERE = Path(__file__).resolve().parent
+STATIC_DIR = HERE / "static"
+templates = Jinja2Templates(directory=HERE / "templates")
+
+router = APIRouter()
+
+# The demo pages load nothing from other origins and run no inline script.
+# Keep it that way: the widget must work under a strict policy like this one.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+class WidgetConfig(BaseModel):
+    retention_days: int
+
+
+def mount_static(app: FastAPI) -> None:
+    """Serve the widget and the demo pages' files at /static."""
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+
+def _page(request: Request, template: str, status_code: int = 200, **context: object) -> HTMLResponse:
+    response = templates.TemplateResponse(request, template, context, status_code=status_code)
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def _municipality_page(request: Request, municipality: str, audience: Audience) -> HTMLResponse:
+    try:
+        found = Municipality(municipality)
+    except ValueError:
+        return _page(request, "not_found.html", 404, municipalities=list(Municipality))
+    template = "demo_virksomhed.html" if audience is Audience.VIRKSOMHED else "demo_borger.html"
+    return _page(request, template, municipality=found, audience=audience.value, municipalities=list(Municipality))
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+async def index(request: Request) -> HTMLResponse:
+    return _page(request, "index.html", municipalities=list(Municipality))
+
+
+@router.get("/demo/{municipality}", response_class=HTMLResponse, include_in_schema=False)
+async def citizen_page(request: Request, municipality: str) -> HTMLResponse:
+    return _municipality_page(request, municipality, Audience.BORGER)
+
+
+@router.get("/demo/{municipality}/virksomhed", response_class=HTMLResponse, include_in_schema=False)
+async def employer_page(request: Request, municipality: str) -> HTMLResponse:
+    return _municipality_page(request, municipality, Audience.VIRKSOMHED)
+
+
+@router.get("/api/widget-config", response_model=WidgetConfig, tags=["chat"], summary="Settings the widget shows")
+async def widget_config(state: Annotated[AppState, Depends(get_state)]) -> WidgetConfig:
+    """What the widget's privacy notice needs: how many days a closed handoff
+    case keeps its personal data."""
+    return WidgetConfig(retention_days=state.settings.retention_days)
