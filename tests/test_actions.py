@@ -1,0 +1,637 @@
+"""Every custom action, run with a real rasa_sdk Tracker and CollectingDispatcher.
+
+The knowledge base is the real one in knowledge/; action_submit_handoff
+writes to the test database (migrated with Alembic, see conftest.py).
+"""
+
+from __future__ import annotations
+
+import inspect
+import secrets
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActionExecuted, ActiveLoop, Restarted, SessionStarted, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+import actions.actions
+import actions.handoff
+from actions.actions import (
+    ActionAnswer,
+    ActionComplaint,
+    ActionCrisis,
+    ActionDeclineHandoff,
+    ActionFallback,
+    ActionFeedback,
+    ActionPersonalCase,
+    ActionRestart,
+    ActionSessionStart,
+    ActionSetAudience,
+    ActionSetMunicipality,
+)
+from actions.handoff import (
+    ActionAskContactInfo,
+    ActionAskContactName,
+    ActionAskHandoffChannel,
+    ActionAskHandoffDescription,
+    ActionAskMunicipality,
+    ActionCancelHandoff,
+    ActionRequestHuman,
+    ActionSubmitHandoff,
+    ValidateHandoffForm,
+)
+from bot.dialogue.answers import FEEDBACK_PROMPT
+from bot.dialogue.handoff import CALL_ME, CHAT_NOW
+from bot.handoff.service import queue_position
+from bot.knowledge.service import get_engine
+from bot.storage.db import session_scope
+from bot.storage.models import Author, CaseStatus, Channel, HandoffCase
+from bot.taxonomy import Audience, Municipality, Team
+
+ROOT = Path(__file__).resolve().parent.parent
+DOMAIN: dict[str, Any] = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+FORM_SLOTS = ["handoff_channel", "contact_name", "contact_info", "handoff_description"]
+RESET_FORM = [SlotSet(name, None) for name in FORM_SLOTS]
+
+
+def initial_slots() -> dict[str, Any]:
+    """The slots as Rasa starts them: the domain's initial values, else None."""
+    slots = {name: spec.get("initial_value") for name, spec in DOMAIN["slots"].items()}
+    return {**slots, "requested_slot": None, "session_started_metadata": None}
+
+
+def make_tracker(
+    text: str = "",
+    *,
+    slots: dict[str, Any] | None = None,
+    intent: str = "ask_question",
+    entities: dict[str, str] | None = None,
+    metadata: dict[str, Any] | None = None,
+    events: list[dict[str, Any]] | None = None,
+    active_loop: dict[str, Any] | None = None,
+    sender_id: str | None = None,
+) -> Tracker:
+    latest_message = {
+        "text": text,
+        "intent": {"name": intent, "confidence": 1.0},
+        "intent_ranking": [{"name": intent, "confidence": 1.0}],
+        "entities": [{"entity": name, "value": value} for name, value in (entities or {}).items()],
+        "metadata": metadata or {},
+    }
+    return Tracker(
+        sender_id=sender_id or f"test-{secrets.token_hex(8)}",
+        slots={**initial_slots(), **(slots or {})},
+        latest_message=latest_message,
+        events=events or [],
+        paused=False,
+        followup_action=None,
+        active_loop=active_loop or {},
+        latest_action_name="action_listen",
+    )
+
+
+async def run(action: Action, tracker: Tracker) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Run an action; return what it dispatched and the events it returned."""
+    dispatcher = CollectingDispatcher()
+    events = await action.run(dispatcher, tracker, DOMAIN)
+    return dispatcher.messages, events
+
+
+def kinds(messages: list[dict[str, Any]]) -> list[str]:
+    return [m["custom"]["kind"] for m in messages if m.get("custom", {}).get("kind")]
+
+
+def slot_events(events: list[dict[str, Any]]) -> dict[str, Any]:
+    return {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+
+
+# -- every action in the domain is implemented -------------------------------
+
+
+def test_every_custom_action_in_the_domain_is_implemented_once() -> None:
+    names = [
+        cls().name()
+        for module in (actions.actions, actions.handoff)
+        for _, cls in inspect.getmembers(module, inspect.isclass)
+        if issubclass(cls, Action) and cls.__module__ == module.__name__ and not cls.__name__.startswith("_")
+    ]
+    assert len(names) == len(set(names))
+    assert sorted(names) == sorted(DOMAIN["actions"])
+
+
+# -- session start -----------------------------------------------------------
+
+
+async def test_session_start_takes_municipality_and_audience_from_metadata() -> None:
+    tracker = make_tracker(slots={"session_started_metadata": {"municipality": "Rødovre", "audience": "virksomhed"}})
+    messages, events = await run(ActionSessionStart(), tracker)
+    assert messages == []
+    assert events[0] == SessionStarted()
+    assert events[-1] == ActionExecuted("action_listen")
+    slots = slot_events(events)
+    assert slots["municipality"] == "rodovre"
+    assert slots["audience"] == "virksomhed"
+    assert "session_started_metadata" not in slots
+
+
+async def test_session_start_keeps_earlier_slots_and_ignores_unknown_metadata() -> None:
+    tracker = make_tracker(
+        slots={"municipality": "gladsaxe", "session_started_metadata": {"municipality": "aarhus", "audience": "robot"}}
+    )
+    _, events = await run(ActionSessionStart(), tracker)
+    slots = slot_events(events)
+    assert slots["municipality"] == "gladsaxe"
+    assert "audience" not in slots
+
+
+async def test_session_start_without_metadata_sets_no_municipality() -> None:
+    _, events = await run(ActionSessionStart(), make_tracker())
+    assert "municipality" not in slot_events(events)
+    assert events[0] == SessionStarted()
+
+
+# -- answering ---------------------------------------------------------------
+
+
+async def test_answer_with_known_municipality_dispatches_a_cited_answer_and_feedback() -> None:
+    tracker = make_tracker("Hvad er et fleksjob?", slots={"municipality": "rodovre"})
+    messages, events = await run(ActionAnswer(), tracker)
+    answer, prompt = messages
+    assert answer["custom"]["kind"] == "answer"
+    assert answer["custom"]["topic"] == "fleksjob"
+    assert "Kilde: " in answer["text"]
+    assert prompt["text"] == FEEDBACK_PROMPT.text
+    assert [b["title"] for b in prompt["buttons"]] == ["Ja", "Nej", "Tal med en medarbejder"]
+    slots = slot_events(events)
+    assert slots["municipality"] == "rodovre"
+    assert slots["last_article_id"] == answer["custom"]["article_id"]
+    assert slots["fallback_streak"] == 0
+
+
+async def test_answer_without_municipality_asks_for_it_and_keeps_the_question() -> None:
+    messages, events = await run(ActionAnswer(), make_tracker("Hvad er et fleksjob?"))
+    [question] = messages
+    assert question["custom"]["kind"] == "clarify"
+    assert [b["title"] for b in question["buttons"]] == ["Ballerup", "Gladsaxe", "Rødovre", "Rudersdal"]
+    assert events == [SlotSet("pending_question", "Hvad er et fleksjob?")]
+
+
+async def test_answer_uses_the_municipality_from_message_metadata() -> None:
+    tracker = make_tracker("Hvad er et fleksjob?", metadata={"municipality": "ballerup"})
+    messages, events = await run(ActionAnswer(), tracker)
+    assert messages[0]["custom"]["municipality"] == "ballerup"
+    assert "Ballerup Kommunes beskæftigelsespolitik siger ikke noget om fleksjob." in messages[0]["text"]
+    assert slot_events(events)["municipality"] == "ballerup"
+
+
+async def test_answer_remembers_an_employer_audience_inferred_from_the_text() -> None:
+    tracker = make_tracker("Vi vil gerne ansætte en ledig med løntilskud", slots={"municipality": "rudersdal"})
+    messages, events = await run(ActionAnswer(), tracker)
+    assert slot_events(events)["audience"] == "virksomhed"
+    custom = messages[0]["custom"]
+    first = custom.get("article_id") or custom["choices"][0]
+    assert get_engine().kb.article(first).audience in (Audience.VIRKSOMHED, "begge")
+
+
+async def test_answer_with_a_chosen_article_of_the_users_municipality() -> None:
+    tracker = make_tracker(
+        '/ask_question{"article_id":"gladsaxe-fleksjob-job-paa-saerlige-vilkaar"}',
+        slots={"municipality": "gladsaxe"},
+        entities={"article_id": "gladsaxe-fleksjob-job-paa-saerlige-vilkaar"},
+    )
+    messages, _ = await run(ActionAnswer(), tracker)
+    assert messages[0]["custom"]["article_id"] == "gladsaxe-fleksjob-job-paa-saerlige-vilkaar"
+
+
+async def test_answer_ignores_a_chosen_article_of_another_municipality() -> None:
+    tracker = make_tracker(
+        '/ask_question{"article_id":"rodovre-fleksjob-borger"}',
+        slots={"municipality": "gladsaxe"},
+        entities={"article_id": "rodovre-fleksjob-borger"},
+    )
+    messages, events = await run(ActionAnswer(), tracker)
+    assert all(m.get("custom", {}).get("article_id") != "rodovre-fleksjob-borger" for m in messages)
+    assert slot_events(events).get("municipality", "gladsaxe") == "gladsaxe"
+
+
+async def test_answer_for_an_unanswerable_question_falls_back() -> None:
+    tracker = make_tracker("hvornår bliver mit skrald hentet", slots={"municipality": "gladsaxe"})
+    messages, events = await run(ActionAnswer(), tracker)
+    assert kinds(messages) == ["fallback"]
+    assert slot_events(events)["fallback_streak"] == 1
+
+
+# -- municipality and audience -----------------------------------------------
+
+
+async def test_set_municipality_answers_the_pending_question() -> None:
+    tracker = make_tracker(
+        '/inform_municipality{"municipality":"rodovre"}',
+        intent="inform_municipality",
+        entities={"municipality": "rodovre"},
+        slots={"pending_question": "Hvad er et fleksjob?"},
+    )
+    messages, events = await run(ActionSetMunicipality(), tracker)
+    assert messages[0]["text"] == "Tak. Jeg svarer nu ud fra reglerne i Rødovre Kommune."
+    assert kinds(messages) == ["answer"]
+    assert messages[1]["custom"]["municipality"] == "rodovre"
+    slots = slot_events(events)
+    assert slots["municipality"] == "rodovre"
+    assert slots["pending_question"] is None
+    assert slots["last_article_id"] == messages[1]["custom"]["article_id"]
+
+
+async def test_set_municipality_from_free_text() -> None:
+    tracker = make_tracker("jeg bor i gladsakse", intent="inform_municipality")
+    messages, events = await run(ActionSetMunicipality(), tracker)
+    assert messages == [
+        {
+            "text": "Tak. Jeg svarer nu ud fra reglerne i Gladsaxe Kommune.",
+            "buttons": [],
+            "elements": [],
+            "custom": {"kind": "smalltalk"},
+            "template": None,
+            "response": None,
+            "image": None,
+            "attachment": None,
+        }
+    ]
+    assert events == [SlotSet("municipality", "gladsaxe"), SlotSet("pending_question", None)]
+
+
+async def test_set_municipality_asks_again_for_an_unknown_one() -> None:
+    tracker = make_tracker("jeg bor i Aarhus", intent="inform_municipality")
+    messages, events = await run(ActionSetMunicipality(), tracker)
+    assert kinds(messages) == ["clarify"]
+    assert events == []
+
+
+@pytest.mark.parametrize(("value", "slots"), [("virksomhed", {"audience": "virksomhed"}), ("robot", {})])
+async def test_set_audience(value: str, slots: dict[str, str]) -> None:
+    tracker = make_tracker(f'/inform_audience{{"audience":"{value}"}}', entities={"audience": value})
+    messages, events = await run(ActionSetAudience(), tracker)
+    assert kinds(messages) == ["smalltalk"]
+    assert slot_events(events) == slots
+
+
+# -- fallback, crisis, personal case, complaint ------------------------------
+
+
+async def test_fallback_asks_to_rephrase_first() -> None:
+    tracker = make_tracker("blablabla", slots={"municipality": "gladsaxe"}, intent="nlu_fallback")
+    messages, events = await run(ActionFallback(), tracker)
+    assert messages[0]["custom"] == {"kind": "fallback", "reason": "not_understood"}
+    assert slot_events(events)["fallback_streak"] == 1
+
+
+async def test_second_fallback_in_a_row_offers_a_caseworker() -> None:
+    tracker = make_tracker("blablabla", slots={"municipality": "gladsaxe", "fallback_streak": 1.0})
+    messages, events = await run(ActionFallback(), tracker)
+    assert messages[0]["custom"] == {"kind": "handoff", "offer": "fallback"}
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["/affirm", "/deny"]
+    slots = slot_events(events)
+    assert (slots["handoff_offered"], slots["handoff_reason"], slots["fallback_streak"]) == (True, "fallback", 0)
+
+
+async def test_crisis_gives_emergency_numbers_and_offers_a_caseworker() -> None:
+    messages, events = await run(ActionCrisis(), make_tracker("jeg vil ikke leve mere", intent="crisis"))
+    [message] = messages
+    assert message["custom"]["kind"] == "crisis"
+    assert "112" in message["text"]
+    assert "70 201 201" in message["text"]
+    assert slot_events(events)["handoff_offered"] is True
+    assert slot_events(events)["handoff_reason"] == "crisis"
+
+
+async def test_crisis_during_the_handoff_form_stops_the_form() -> None:
+    tracker = make_tracker("jeg vil ikke leve mere", intent="crisis", active_loop={"name": "handoff_form"})
+    _, events = await run(ActionCrisis(), tracker)
+    assert events[-2:] == [ActiveLoop(None), SlotSet("requested_slot", None)]
+
+
+@pytest.mark.parametrize("action", [ActionAnswer(), ActionFallback(), ActionPersonalCase(), ActionComplaint()])
+async def test_crisis_wording_wins_in_every_answering_action(action: Action) -> None:
+    tracker = make_tracker("jeg tænker på selvmord", slots={"municipality": "gladsaxe"})
+    messages, _ = await run(action, tracker)
+    assert kinds(messages) == ["crisis"]
+
+
+async def test_personal_case_offers_a_caseworker() -> None:
+    tracker = make_tracker("Hvorfor har jeg fået en sanktion i min sag?", intent="personal_case")
+    messages, events = await run(ActionPersonalCase(), tracker)
+    assert messages[0]["custom"] == {"kind": "handoff", "offer": "personal_case"}
+    assert messages[0]["text"].startswith("Jeg kan ikke se din sag")
+    assert slot_events(events) == {"handoff_offered": True, "handoff_reason": "personal_case", "fallback_streak": 0}
+
+
+async def test_complaint_offers_a_caseworker_and_the_general_rule() -> None:
+    tracker = make_tracker("Jeg vil klage over jobcentret", slots={"municipality": "rudersdal"}, intent="complaint")
+    messages, events = await run(ActionComplaint(), tracker)
+    assert kinds(messages) == ["handoff"]
+    assert messages[1]["text"].startswith("Det gælder generelt:")
+    slots = slot_events(events)
+    assert (slots["handoff_offered"], slots["handoff_reason"], slots["municipality"]) == (
+        True,
+        "complaint",
+        "rudersdal",
+    )
+
+
+# -- feedback, decline, restart ----------------------------------------------
+
+
+async def test_feedback_records_the_answer() -> None:
+    tracker = make_tracker('/give_feedback{"helpful":"nej"}', intent="give_feedback", entities={"helpful": "nej"})
+    messages, events = await run(ActionFeedback(), tracker)
+    assert [b["title"] for b in messages[0]["buttons"]] == ["Tal med en medarbejder"]
+    assert events == [SlotSet("answer_helpful", "nej")]
+
+
+async def test_decline_handoff_clears_the_offer() -> None:
+    messages, events = await run(ActionDeclineHandoff(), make_tracker("nej tak", intent="deny"))
+    assert kinds(messages) == ["smalltalk"]
+    assert events == [SlotSet("handoff_offered", False), SlotSet("handoff_reason", None)]
+
+
+async def test_restart_tells_the_user_and_restarts() -> None:
+    messages, events = await run(ActionRestart(), make_tracker("/restart", intent="restart"))
+    assert messages[0]["text"] == "Samtalen er startet forfra. Hvad vil du gerne vide?"
+    assert events == [Restarted()]
+
+
+# -- handoff: request, ask, cancel -------------------------------------------
+
+
+async def test_request_human_after_an_accepted_offer_keeps_the_reason() -> None:
+    tracker = make_tracker(
+        "ja tak",
+        intent="affirm",
+        slots={"municipality": "gladsaxe", "handoff_offered": True, "handoff_reason": "personal_case"},
+    )
+    messages, events = await run(ActionRequestHuman(), tracker)
+    assert messages[0]["custom"] == {"kind": "handoff", "team": "borger"}
+    assert events[-4:] == RESET_FORM
+    slots = slot_events(events[:-4])
+    assert slots == {
+        "handoff_reason": "personal_case",
+        "handoff_offered": False,
+        "audience": "borger",
+        "municipality": "gladsaxe",
+    }
+
+
+async def test_request_human_without_an_offer_is_a_plain_request() -> None:
+    tracker = make_tracker("Jeg vil tale med et menneske", intent="request_human", slots={"handoff_reason": "crisis"})
+    _, events = await run(ActionRequestHuman(), tracker)
+    assert slot_events(events)["handoff_reason"] == "request_human"
+
+
+async def test_request_human_from_an_employer_goes_to_team_virksomhed() -> None:
+    tracker = make_tracker("Kan jeg tale med en virksomhedskonsulent?", intent="request_human")
+    messages, events = await run(ActionRequestHuman(), tracker)
+    assert messages[0]["custom"]["team"] == Team.VIRKSOMHED.value
+    assert "en virksomhedskonsulent" in messages[0]["text"]
+    assert slot_events(events)["audience"] == "virksomhed"
+
+
+async def test_ask_channel_while_the_chat_is_open() -> None:
+    # conftest.py opens the chat around the clock in every municipality.
+    messages, events = await run(ActionAskHandoffChannel(), make_tracker(slots={"municipality": "gladsaxe"}))
+    assert [b["title"] for b in messages[0]["buttons"]] == [CHAT_NOW, CALL_ME, "Fortryd"]
+    assert events == []
+
+
+@pytest.mark.parametrize(
+    ("action", "name", "first_button"),
+    [
+        (ActionAskMunicipality(), "action_ask_municipality", "Ballerup"),
+        (ActionAskContactName(), "action_ask_contact_name", "Spring over"),
+        (ActionAskContactInfo(), "action_ask_contact_info", "Fortryd"),
+        (ActionAskHandoffDescription(), "action_ask_handoff_description", "Fortryd"),
+    ],
+)
+async def test_ask_actions_ask_one_question_that_can_be_cancelled(action: Action, name: str, first_button: str) -> None:
+    assert action.name() == name
+    [message], events = await run(action, make_tracker())
+    assert message["custom"] == {"kind": "form"}
+    assert message["buttons"][0]["title"] == first_button
+    assert message["buttons"][-1] == {"title": "Fortryd", "payload": "/stop"}
+    assert events == []
+
+
+async def test_cancel_handoff_clears_the_form_and_stops_the_loop() -> None:
+    tracker = make_tracker("/stop", intent="stop", active_loop={"name": "handoff_form"})
+    messages, events = await run(ActionCancelHandoff(), tracker)
+    assert messages[0]["custom"] == {"kind": "form", "cancelled": True}
+    assert events == [
+        SlotSet("handoff_reason", None),
+        *RESET_FORM,
+        ActiveLoop(None),
+        SlotSet("requested_slot", None),
+    ]
+
+
+# -- handoff form validation -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("slots", "expected"),
+    [
+        ({"municipality": "gladsaxe"}, ["handoff_channel", "handoff_description"]),
+        ({}, ["municipality", "handoff_channel", "handoff_description"]),
+        (
+            {"municipality": "gladsaxe", "handoff_channel": "callback"},
+            ["handoff_channel", "contact_name", "contact_info", "handoff_description"],
+        ),
+        ({"municipality": "gladsaxe", "handoff_channel": "chat"}, ["handoff_channel", "handoff_description"]),
+    ],
+)
+async def test_form_required_slots(slots: dict[str, str], expected: list[str]) -> None:
+    form = ValidateHandoffForm()
+    domain_slots = DOMAIN["forms"]["handoff_form"]["required_slots"]
+    assert (
+        await form.required_slots(domain_slots, CollectingDispatcher(), make_tracker(slots=slots), DOMAIN) == expected
+    )
+
+
+def validate(slot: str, value: str, slots: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[dict]]:
+    dispatcher = CollectingDispatcher()
+    method = getattr(ValidateHandoffForm(), f"validate_{slot}")
+    result = method(value, dispatcher, make_tracker(value, slots=slots), DOMAIN)
+    return result, dispatcher.messages
+
+
+def test_validate_municipality() -> None:
+    assert validate("municipality", "Rødovre") == ({"municipality": "rodovre"}, [])
+    result, [problem] = validate("municipality", "Aarhus")
+    assert result == {"municipality": None}
+    assert problem["custom"] == {"kind": "form", "invalid": True}
+    assert problem["text"].startswith("Den kommune kender jeg ikke.")
+
+
+def test_validate_handoff_channel() -> None:
+    assert validate("handoff_channel", CHAT_NOW, {"municipality": "gladsaxe"}) == ({"handoff_channel": "chat"}, [])
+    assert validate("handoff_channel", "ring til mig", {"municipality": "gladsaxe"}) == (
+        {"handoff_channel": "callback"},
+        [],
+    )
+    result, [problem] = validate("handoff_channel", "måske", {"municipality": "gladsaxe"})
+    assert result == {"handoff_channel": None}
+    assert problem["custom"]["invalid"] is True
+
+
+def test_validate_contact_name() -> None:
+    assert validate("contact_name", "Anna Sørensen") == ({"contact_name": "Anna Sørensen"}, [])
+    assert validate("contact_name", "spring over") == ({"contact_name": "-"}, [])
+    result, [problem] = validate("contact_name", "Anna 2")
+    assert result == {"contact_name": None}
+    assert problem["text"] == "Skriv dit navn uden tal, eller vælg «Spring over»."
+
+
+def test_validate_contact_info() -> None:
+    assert validate("contact_info", "+45 12345678") == ({"contact_info": "12 34 56 78"}, [])
+    assert validate("contact_info", "Navn@Eksempel.dk") == ({"contact_info": "navn@eksempel.dk"}, [])
+    result, [problem] = validate("contact_info", "1234567")
+    assert result == {"contact_info": None}
+    assert "8 cifre" in problem["text"]
+
+
+def test_validate_handoff_description() -> None:
+    assert validate("handoff_description", " Spørgsmål om fleksjob ") == (
+        {"handoff_description": "Spørgsmål om fleksjob"},
+        [],
+    )
+    result, [problem] = validate("handoff_description", "x")
+    assert result == {"handoff_description": None}
+    assert problem["custom"]["invalid"] is True
+
+
+async def test_form_run_validates_the_new_slot_and_asks_for_the_next() -> None:
+    tracker = make_tracker(
+        CALL_ME,
+        slots={"municipality": "gladsaxe", "requested_slot": "handoff_channel"},
+        events=[{"event": "user", "text": CALL_ME}, SlotSet("handoff_channel", CALL_ME)],
+        active_loop={"name": "handoff_form"},
+    )
+    messages, events = await run(ValidateHandoffForm(), tracker)
+    assert messages == []
+    assert events == [SlotSet("handoff_channel", "callback"), SlotSet("requested_slot", "contact_name")]
+
+
+async def test_form_run_rejects_a_bad_phone_number_and_asks_again() -> None:
+    tracker = make_tracker(
+        "1234",
+        slots={"municipality": "gladsaxe", "handoff_channel": "callback", "contact_name": "-"},
+        events=[{"event": "user", "text": "1234"}, SlotSet("contact_info", "1234")],
+        active_loop={"name": "handoff_form"},
+    )
+    messages, events = await run(ValidateHandoffForm(), tracker)
+    assert kinds(messages) == ["form"]
+    assert events == [SlotSet("contact_info", None), SlotSet("requested_slot", "contact_info")]
+
+
+# -- handoff submit: a real case in the database -----------------------------
+
+CONVERSATION = [
+    {"event": "action", "name": "action_session_start"},
+    {"event": "user", "text": "Hvad er et fleksjob?"},
+    {
+        "event": "bot",
+        "text": "Et fleksjob er et job på særlige vilkår.",
+        "data": {"custom": {"kind": "answer", "article_id": "alle-fleksjob-hvem-kan-faa", "topic": "fleksjob"}},
+    },
+    {"event": "user", "text": "Kan jeg få fleksjob med min ryg?"},
+    {"event": "bot", "text": "Jeg kan ikke se din sag, og jeg kan ikke vurdere den."},
+    {"event": "user", "text": "/affirm"},
+]
+
+
+def stored_case(sender: str) -> HandoffCase:
+    with session_scope() as session:
+        query = select(HandoffCase).where(HandoffCase.sender == sender).options(selectinload(HandoffCase.messages))
+        [case] = session.scalars(query).all()
+        return case
+
+
+async def test_submit_callback_stores_a_case_with_contact_and_transcript(migrated: str) -> None:
+    tracker = make_tracker(
+        "Jeg vil gerne vide, om jeg kan få fleksjob.",
+        slots={
+            "municipality": "rodovre",
+            "handoff_reason": "personal_case",
+            "handoff_channel": "callback",
+            "contact_name": "Anna Sørensen",
+            "contact_info": "12 34 56 78",
+            "handoff_description": "Jeg vil gerne vide, om jeg kan få fleksjob.",
+        },
+        events=CONVERSATION,
+    )
+    messages, events = await run(ActionSubmitHandoff(), tracker)
+    assert messages[0]["text"].startswith("Tak. En medarbejder kontakter dig på 12 34 56 78 i åbningstiden.")
+    assert messages[0]["custom"]["handoff"] == "callback"
+    assert events == [SlotSet("handoff_reason", None), *RESET_FORM]
+
+    case = stored_case(tracker.sender_id)
+    assert case.municipality is Municipality.RODOVRE
+    assert case.team is Team.BORGER
+    assert case.channel is Channel.CALLBACK
+    assert case.status is CaseStatus.WAITING
+    assert (case.reason, case.priority) == ("personal_case", 2)
+    assert (case.contact_name, case.contact_phone, case.contact_email) == ("Anna Sørensen", "12 34 56 78", None)
+    assert case.description == "Jeg vil gerne vide, om jeg kan få fleksjob."
+    assert (case.topic, case.article_ids) == ("fleksjob", ["alle-fleksjob-hvem-kan-faa"])
+    assert [(m.author, m.text) for m in case.messages] == [
+        (Author.CITIZEN, "Hvad er et fleksjob?"),
+        (Author.BOT, "Et fleksjob er et job på særlige vilkår."),
+        (Author.CITIZEN, "Kan jeg få fleksjob med min ryg?"),
+        (Author.BOT, "Jeg kan ikke se din sag, og jeg kan ikke vurdere den."),
+        (Author.CITIZEN, "(knap: affirm)"),
+        (Author.SYSTEM, "Sagen er oprettet (personal_case)."),
+    ]
+
+
+async def test_submit_callback_with_email_and_skipped_name(migrated: str) -> None:
+    tracker = make_tracker(
+        "x",
+        slots={
+            "municipality": "ballerup",
+            "handoff_channel": "callback",
+            "contact_name": "-",
+            "contact_info": "navn@eksempel.dk",
+            "handoff_description": "Spørgsmål om løntilskud",
+        },
+    )
+    await run(ActionSubmitHandoff(), tracker)
+    case = stored_case(tracker.sender_id)
+    assert (case.contact_name, case.contact_phone, case.contact_email) == (None, None, "navn@eksempel.dk")
+    assert (case.reason, case.priority) == ("request_human", 3)
+
+
+async def test_submit_chat_for_an_employer_queues_for_team_virksomhed_once(migrated: str) -> None:
+    tracker = make_tracker(
+        "Vi mangler folk",
+        slots={
+            "municipality": "gladsaxe",
+            "audience": "virksomhed",
+            "handoff_reason": "request_human",
+            "handoff_channel": "chat",
+            "handoff_description": "Vi mangler to lagerarbejdere",
+        },
+        events=CONVERSATION,
+    )
+    [message], _ = await run(ActionSubmitHandoff(), tracker)
+    again, _ = await run(ActionSubmitHandoff(), tracker)
+
+    case = stored_case(tracker.sender_id)  # one case, even when submitted twice
+    assert (case.municipality, case.team, case.channel) == (Municipality.GLADSAXE, Team.VIRKSOMHED, Channel.CHAT)
+    assert case.contact_phone is None
+    with session_scope() as session:
+        position = queue_position(session, case)
+    assert message["custom"] == {"kind": "form", "handoff": "chat", "queue": position}
+    assert again[0]["custom"]["queue"] == position
+    assert message["text"].startswith("Tak. Du er nu i kø til en medarbejder.")

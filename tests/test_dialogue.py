@@ -1,0 +1,478 @@
+"""What the assistant says, without Rasa: answers, turns, safety, audience, contact, transcript."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from bot.dialogue import turns
+from bot.dialogue.answers import FEEDBACK_PROMPT, REFORM_WARNING, answer_messages
+from bot.dialogue.audience import infer_audience
+from bot.dialogue.contact import GENERAL_ROUTE, contact_route
+from bot.dialogue.messages import BotMessage, Kind
+from bot.dialogue.safety import is_crisis
+from bot.dialogue.transcript import read_transcript
+from bot.dialogue.turns import Context, Reply
+from bot.knowledge.engine import Engine
+from bot.knowledge.store import KnowledgeBase, load_knowledge
+from bot.storage.models import Author
+from bot.taxonomy import ALL_MUNICIPALITIES, Audience, Municipality, Topic
+
+KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
+TODAY = date(2026, 11, 22)
+CRISIS_NUMBERS = ("112", "70 201 201")
+
+
+@pytest.fixture(scope="module")
+def kb() -> KnowledgeBase:
+    return load_knowledge(KNOWLEDGE)
+
+
+@pytest.fixture(scope="module")
+def engine(kb: KnowledgeBase) -> Engine:
+    return Engine(kb)
+
+
+def kinds(messages: list[BotMessage]) -> list[str]:
+    return [m.custom["kind"] for m in messages if "kind" in m.custom]
+
+
+def answer_text(kb: KnowledgeBase, article_id: str, municipality: Municipality) -> str:
+    return answer_messages(kb.article(article_id), kb, municipality, TODAY)[0].text or ""
+
+
+# -- answers -----------------------------------------------------------------
+
+
+def test_answer_message_carries_kind_topic_article_and_sources(kb: KnowledgeBase) -> None:
+    answer, _ = answer_messages(kb.article("gladsaxe-kontakt-jobcenter"), kb, Municipality.GLADSAXE, TODAY)
+    assert answer.custom["kind"] == Kind.ANSWER.value
+    assert answer.custom["topic"] == Topic.KONTAKT.value
+    assert answer.custom["article_id"] == "gladsaxe-kontakt-jobcenter"
+    assert answer.custom["municipality"] == "gladsaxe"
+    assert answer.custom["sources"][0] == {
+        "document": "gladsaxe-beskaeftigelsesplan-2022",
+        "municipality": "gladsaxe",
+        "title": "Gladsaxe Kommune Beskæftigelsesplan 2022",
+        "section": "Kontaktoplysninger",
+        "year": 2022,
+    }
+
+
+def test_answer_sources_list_each_cited_section_once(kb: KnowledgeBase) -> None:
+    article = kb.article("ballerup-integration-ikke-vestlig-baggrund")  # three quotes from one section
+    sources = answer_messages(article, kb, Municipality.BALLERUP, TODAY)[0].custom["sources"]
+    keys = [(s["document"], s["section"]) for s in sources]
+    assert len(keys) == len(set(keys)) == len({(c.source, c.section) for c in article.citations})
+
+
+def test_answer_text_has_a_source_line_with_the_section_in_guillemets(kb: KnowledgeBase) -> None:
+    text = answer_text(kb, "gladsaxe-kontakt-jobcenter", Municipality.GLADSAXE)
+    assert "Kilde: Gladsaxe Kommune Beskæftigelsesplan 2022, afsnit «Kontaktoplysninger» (2022)" in text
+    assert text.startswith(kb.article("gladsaxe-kontakt-jobcenter").answer)
+
+
+def test_reform_note_adds_the_reform_warning(kb: KnowledgeBase) -> None:
+    article = kb.article("gladsaxe-kontakt-jobcenter")
+    assert article.reform_note
+    text = answer_text(kb, article.id, Municipality.GLADSAXE)
+    assert REFORM_WARNING.startswith("Reglerne er ændret i 2026")
+    assert text.endswith(REFORM_WARNING)
+
+
+def test_old_municipal_policy_gets_an_age_line(kb: KnowledgeBase) -> None:
+    article = kb.article("rodovre-om-jobcenteret-aktiveringstilbud")
+    assert not article.reform_note
+    text = answer_text(kb, article.id, Municipality.RODOVRE)
+    assert "Politikken er fra 2003." in text
+    assert REFORM_WARNING not in text
+
+
+def test_common_article_has_no_age_line(kb: KnowledgeBase) -> None:
+    text = answer_text(kb, "alle-fleksjob-hvem-kan-faa", Municipality.GLADSAXE)
+    assert "Politikken er fra" not in text
+    assert "Svaret bygger på de regler, der gælder i hele landet." in text
+
+
+def test_silent_policy_is_said_when_a_common_article_answers_ballerup(kb: KnowledgeBase) -> None:
+    text = answer_text(kb, "alle-fleksjob-hvem-kan-faa", Municipality.BALLERUP)
+    assert "Ballerup Kommunes beskæftigelsespolitik siger ikke noget om fleksjob." in text
+
+
+def test_silent_line_is_not_said_where_the_policy_covers_the_topic(kb: KnowledgeBase) -> None:
+    text = answer_text(kb, "alle-fleksjob-hvem-kan-faa", Municipality.RODOVRE)
+    assert "siger ikke noget om" not in text
+
+
+def test_answer_is_followed_by_a_feedback_prompt(kb: KnowledgeBase) -> None:
+    _, prompt = answer_messages(kb.article("gladsaxe-kontakt-jobcenter"), kb, Municipality.GLADSAXE, TODAY)
+    assert prompt == FEEDBACK_PROMPT
+    assert prompt.text == "Var svaret en hjælp?"
+    assert [b.title for b in prompt.buttons] == ["Ja", "Nej", "Tal med en medarbejder"]
+    assert [b.payload for b in prompt.buttons] == [
+        '/give_feedback{"helpful":"ja"}',
+        '/give_feedback{"helpful":"nej"}',
+        "/request_human",
+    ]
+
+
+# -- turns -------------------------------------------------------------------
+
+
+def test_question_without_municipality_asks_for_it_and_keeps_the_question(engine: Engine) -> None:
+    reply = turns.question(engine, Context("Hvad er et fleksjob?"))
+    [message] = reply.messages
+    assert message.custom["kind"] == Kind.CLARIFY.value
+    assert [b.title for b in message.buttons] == ["Ballerup", "Gladsaxe", "Rødovre", "Rudersdal"]
+    assert reply.slots == {turns.PENDING_QUESTION: "Hvad er et fleksjob?"}
+
+
+def test_question_with_municipality_answers_from_that_municipality(engine: Engine) -> None:
+    reply = turns.question(engine, Context("Hvad er et fleksjob?", Municipality.RODOVRE))
+    answer = reply.messages[0]
+    assert kinds(reply.messages) == [Kind.ANSWER.value]
+    assert answer.custom["topic"] == Topic.FLEKSJOB.value
+    assert engine.kb.article(answer.custom["article_id"]).municipality in (Municipality.RODOVRE, ALL_MUNICIPALITIES)
+    assert reply.slots[turns.LAST_ARTICLE] == answer.custom["article_id"]
+    assert reply.slots[turns.FALLBACK_STREAK] == 0
+
+
+def test_set_municipality_answers_the_pending_question(engine: Engine) -> None:
+    reply = turns.set_municipality(engine, Context("Rødovre", Municipality.RODOVRE), "Hvad er et fleksjob?")
+    assert reply.messages[0].text == "Tak. Jeg svarer nu ud fra reglerne i Rødovre Kommune."
+    assert kinds(reply.messages) == [Kind.ANSWER.value]
+    assert reply.messages[1].custom["topic"] == Topic.FLEKSJOB.value
+    assert reply.slots[turns.MUNICIPALITY] == "rodovre"
+    assert reply.slots[turns.PENDING_QUESTION] is None
+    assert reply.slots[turns.LAST_ARTICLE] == reply.messages[1].custom["article_id"]
+
+
+def test_set_municipality_without_pending_question_acknowledges(engine: Engine) -> None:
+    reply = turns.set_municipality(engine, Context("Gladsaxe", Municipality.GLADSAXE), None)
+    assert [m.text for m in reply.messages] == ["Tak. Jeg svarer nu ud fra reglerne i Gladsaxe Kommune."]
+    assert reply.slots == {turns.MUNICIPALITY: "gladsaxe", turns.PENDING_QUESTION: None}
+
+
+def test_set_municipality_asks_again_when_none_was_recognised(engine: Engine) -> None:
+    reply = turns.set_municipality(engine, Context("Aarhus"), "Hvad er et fleksjob?")
+    assert kinds(reply.messages) == [Kind.CLARIFY.value]
+    assert reply.slots == {}
+
+
+def test_chosen_article_of_the_users_municipality_is_answered(engine: Engine) -> None:
+    reply = turns.question(engine, Context("", Municipality.RODOVRE), article_id="rodovre-fleksjob-borger")
+    assert reply.messages[0].custom["article_id"] == "rodovre-fleksjob-borger"
+
+
+@pytest.mark.parametrize("article_id", ["rodovre-fleksjob-borger", "findes-ikke"])
+def test_chosen_article_of_another_municipality_is_ignored(engine: Engine, article_id: str) -> None:
+    reply = turns.question(engine, Context("", Municipality.GLADSAXE), article_id=article_id)
+    assert kinds(reply.messages) == [Kind.FALLBACK.value]
+    assert all(m.custom.get("article_id") != article_id for m in reply.messages)
+
+
+def test_chosen_common_article_is_answered_everywhere(engine: Engine) -> None:
+    reply = turns.question(engine, Context("", Municipality.BALLERUP), article_id="alle-fleksjob-hvem-kan-faa")
+    assert reply.messages[0].custom["article_id"] == "alle-fleksjob-hvem-kan-faa"
+
+
+def test_unanswerable_question_asks_to_rephrase_first(engine: Engine) -> None:
+    reply = turns.question(engine, Context("hvornår bliver mit skrald hentet", Municipality.GLADSAXE))
+    assert kinds(reply.messages) == [Kind.FALLBACK.value]
+    assert reply.slots == {turns.FALLBACK_STREAK: 1, turns.HANDOFF_OFFERED: False}
+
+
+def test_second_unanswerable_question_in_a_row_offers_a_caseworker(engine: Engine) -> None:
+    ctx = Context("hvornår bliver mit skrald hentet", Municipality.GLADSAXE, fallback_streak=1)
+    reply = turns.question(engine, ctx)
+    [offer] = reply.messages
+    assert offer.custom == {"kind": Kind.HANDOFF.value, "offer": "fallback"}
+    assert [b.title for b in offer.buttons] == ["Ja tak", "Nej tak"]
+    assert reply.slots == {turns.HANDOFF_OFFERED: True, turns.HANDOFF_REASON: "fallback", turns.FALLBACK_STREAK: 0}
+
+
+def test_fallback_answers_when_the_knowledge_base_is_sure(engine: Engine) -> None:
+    reply = turns.fallback(engine, Context("fleksjob", Municipality.GLADSAXE))
+    assert kinds(reply.messages) == [Kind.ANSWER.value]
+
+
+def test_fallback_asks_to_rephrase_then_offers_a_caseworker(engine: Engine) -> None:
+    first = turns.fallback(engine, Context("blablabla", Municipality.GLADSAXE))
+    assert first.messages[0].custom == {"kind": Kind.FALLBACK.value, "reason": "not_understood"}
+    second = turns.fallback(engine, Context("blablabla", Municipality.GLADSAXE, fallback_streak=1))
+    assert kinds(second.messages) == [Kind.HANDOFF.value]
+    assert second.slots[turns.HANDOFF_OFFERED] is True
+
+
+CRISIS_TEXT = "Jeg orker ikke mere, jeg tænker på selvmord"
+
+
+@pytest.mark.parametrize("turn", [turns.question, turns.fallback, turns.personal_case, turns.complaint])
+def test_crisis_wording_gets_emergency_numbers_and_no_answer(
+    engine: Engine, turn: Callable[[Engine, Context], Reply]
+) -> None:
+    reply = turn(engine, Context(CRISIS_TEXT, Municipality.GLADSAXE))
+    [message] = reply.messages
+    assert message.custom["kind"] == Kind.CRISIS.value
+    assert all(number in (message.text or "") for number in CRISIS_NUMBERS)
+    assert reply.slots[turns.HANDOFF_REASON] == "crisis"
+    assert reply.slots[turns.HANDOFF_OFFERED] is True
+
+
+def test_crisis_is_answered_before_asking_for_the_municipality(engine: Engine) -> None:
+    reply = turns.question(engine, Context(CRISIS_TEXT))
+    assert kinds(reply.messages) == [Kind.CRISIS.value]
+
+
+def test_personal_case_offers_a_caseworker_and_does_not_judge_the_case(engine: Engine) -> None:
+    reply = turns.personal_case(engine, Context("Hvorfor har jeg fået en sanktion i min sag?", Municipality.GLADSAXE))
+    offer, *general = reply.messages
+    assert offer.custom == {"kind": Kind.HANDOFF.value, "offer": "personal_case"}
+    assert "Jeg kan ikke se din sag, og jeg kan ikke vurdere den." in (offer.text or "")
+    assert kinds(reply.messages) == [Kind.HANDOFF.value]
+    assert all((m.text or "").startswith("Det gælder generelt:") for m in general)
+    assert reply.slots == {
+        turns.HANDOFF_OFFERED: True,
+        turns.HANDOFF_REASON: "personal_case",
+        turns.FALLBACK_STREAK: 0,
+    }
+
+
+def test_personal_case_without_municipality_still_offers_a_caseworker(engine: Engine) -> None:
+    reply = turns.personal_case(engine, Context("Hvornår får jeg svar i min sag?"))
+    assert [m.custom.get("offer") for m in reply.messages] == ["personal_case"]
+
+
+def test_complaint_offers_a_caseworker(engine: Engine) -> None:
+    reply = turns.complaint(engine, Context("Jeg vil klage over jobcentret", Municipality.RUDERSDAL))
+    offer = reply.messages[0]
+    assert offer.custom == {"kind": Kind.HANDOFF.value, "offer": "complaint"}
+    assert "Du har ret til at klage." in (offer.text or "")
+    assert kinds(reply.messages) == [Kind.HANDOFF.value]
+    assert reply.slots[turns.HANDOFF_REASON] == "complaint"
+
+
+@pytest.mark.parametrize("municipality", list(Municipality), ids=lambda m: m.value)
+def test_complaint_explains_how_to_complain(engine: Engine, municipality: Municipality) -> None:
+    reply = turns.complaint(engine, Context("Jeg er sur over en afgørelse", municipality))
+    general = [m.text or "" for m in reply.messages[1:]]
+    assert any("klage" in text for text in general), general
+
+
+def test_complaint_about_a_caseworker_gets_the_complaint_rule(engine: Engine) -> None:
+    reply = turns.complaint(engine, Context("Jeg er utilfreds med min sagsbehandler", Municipality.GLADSAXE))
+    general = [m.text or "" for m in reply.messages[1:]]
+    assert any("klage" in text for text in general), general
+
+
+def test_crisis_reply_offers_a_caseworker() -> None:
+    [message] = turns.crisis().messages
+    assert message.text is not None
+    assert "Livslinien" in message.text
+    assert [b.payload for b in message.buttons] == ["/affirm", "/deny"]
+
+
+def test_feedback_no_offers_a_caseworker() -> None:
+    reply = turns.feedback("nej")
+    assert [b.title for b in reply.messages[0].buttons] == ["Tal med en medarbejder"]
+    assert reply.slots == {turns.ANSWER_HELPFUL: "nej"}
+
+
+def test_feedback_yes_thanks() -> None:
+    reply = turns.feedback("ja")
+    assert reply.messages[0].text == "Tak for din tilbagemelding."
+    assert reply.slots == {turns.ANSWER_HELPFUL: "ja"}
+
+
+def test_set_audience_remembers_the_audience() -> None:
+    assert turns.set_audience(Audience.VIRKSOMHED).slots == {turns.AUDIENCE: "virksomhed"}
+    assert turns.set_audience(None).slots == {}
+
+
+def test_decline_handoff_clears_the_offer() -> None:
+    assert turns.decline_handoff().slots == {turns.HANDOFF_OFFERED: False, turns.HANDOFF_REASON: None}
+
+
+# -- safety ------------------------------------------------------------------
+
+CRISIS_PHRASINGS = [
+    "Jeg tænker på selvmord",
+    "jeg har selvmordstanker",
+    "jeg overvejer at begå selvmord",
+    "jeg er suicidal",
+    "Jeg vil tage mit eget liv",
+    "jeg vil tage mit liv",
+    "Jeg har lyst til at slå mig selv ihjel",
+    "jeg vil dræbe mig selv",
+    "Jeg har lyst til at skade mig selv",
+    "jeg vil gøre skade på mig selv",
+    "Jeg kan ikke leve mere",
+    "Jeg vil ikke leve mere",
+    "jeg har ikke lyst til at leve mere",
+    "jeg gider ikke leve mere",
+    "Jeg vil bare dø",
+    "jeg ønsker at dø",
+    "jeg har lyst til at dø",
+    "Jeg vil gøre en ende på det hele",
+    "Jeg vil gøre en ende på mit liv",
+    "jeg vil ende det hele",
+    "Alle ville have det bedre uden mig",
+    "SELVMORD",
+]
+
+
+@pytest.mark.parametrize("text", CRISIS_PHRASINGS)
+def test_is_crisis_catches_self_harm_wording(text: str) -> None:
+    assert is_crisis(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "jeg vil tage livet af mig selv",
+        "jeg har lyst til at tage livet af mig",
+        "Jeg har skåret i mig selv igen",
+        "jeg skader mig selv",
+        "Jeg ønsker ikke at leve mere",
+        "jeg orker ikke at leve længere",
+        "Jeg ville ønske jeg var død",
+        "Jeg vil hænge mig",
+    ],
+)
+def test_is_crisis_catches_common_suicide_and_self_harm_wordings(text: str) -> None:
+    assert is_crisis(text)
+
+
+# "mit job slår mig ihjel af kedsomhed" is a figure of speech about boredom:
+# the job is what "kills", nobody harms themselves. The safety net is for
+# clear self-harm wording, so it must not fire; the NLU model and the
+# caseworker offer remain for anything less clear.
+ORDINARY_SENTENCES = [
+    "jeg er stresset på mit arbejde",
+    "mit job slår mig ihjel af kedsomhed",
+    "jeg er ved at kede mig ihjel",
+    "jeg er ved at dø af grin",
+    "jeg er sygemeldt med stress",
+    "jeg er træt af at søge job",
+    "Min chef driver mig til vanvid",
+    "jeg er ked af, at jeg blev fyret",
+    "Jeg har det svært med min økonomi",
+    "Vi skal skære ned på medarbejdere",
+    "min kollega har skadet sig selv på arbejdet",
+    "jeg orker ikke flere møder på jobcentret",
+]
+
+
+@pytest.mark.parametrize("text", ORDINARY_SENTENCES)
+def test_is_crisis_ignores_ordinary_stress_and_work_sentences(text: str) -> None:
+    assert not is_crisis(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Jeg kan ikke leve af kontanthjælpen",
+        "Jeg kan ikke leve af min løn i fleksjob",
+        "Vi kan ikke leve op til rimelighedskravet",
+        "Vores firma er ikke levedygtigt uden løntilskud",
+    ],
+)
+def test_is_crisis_ignores_money_and_employer_sentences_with_ikke_leve(text: str) -> None:
+    assert not is_crisis(text)
+
+
+# -- audience ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Vi er en lille virksomhed i Rødovre",
+        "vi er et firma med 20 ansatte",
+        "Vi mangler folk til lageret",
+        "vi søger medarbejdere",
+        "Vi vil gerne ansætte en ledig",
+        "vi ansætter nu",
+        "vores virksomhed har brug for hjælp",
+        "jeg er arbejdsgiver",
+        "vores medarbejder er syg",
+    ],
+)
+def test_infer_audience_recognises_employers(text: str) -> None:
+    assert infer_audience(text) is Audience.VIRKSOMHED
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Jeg er ledig og søger job", "min chef vil fyre mig", "jeg arbejder på et kontor", "Hvad er et fleksjob?", ""],
+)
+def test_infer_audience_leaves_citizens_undecided(text: str) -> None:
+    assert infer_audience(text) is None
+
+
+# -- contact -----------------------------------------------------------------
+
+
+def test_contact_route_uses_the_municipalitys_contact_article(kb: KnowledgeBase) -> None:
+    route = contact_route(kb, Municipality.GLADSAXE)
+    assert "39 57 66 20" in route
+    assert "jobcenter@gladsaxe.dk" in route
+
+
+def test_contact_route_without_municipality_is_the_general_route(kb: KnowledgeBase) -> None:
+    assert contact_route(kb, None) == GENERAL_ROUTE
+
+
+# -- transcript --------------------------------------------------------------
+
+
+def test_read_transcript_keeps_user_and_bot_lines_articles_and_topic() -> None:
+    events = [
+        {"event": "action", "name": "action_session_start"},
+        {"event": "user", "text": "Hvad er et fleksjob?", "parse_data": {"intent": {"name": "ask_question"}}},
+        {"event": "slot", "name": "municipality", "value": "gladsaxe"},
+        {
+            "event": "bot",
+            "text": "Et fleksjob er ...",
+            "data": {"custom": {"kind": "answer", "article_id": "alle-fleksjob-hvem-kan-faa", "topic": "fleksjob"}},
+        },
+        {"event": "bot", "text": "Var svaret en hjælp?", "data": {"buttons": []}},
+        {"event": "user", "text": '/give_feedback{"helpful":"nej"}'},
+        {"event": "user", "text": "Løntilskud?"},
+        {
+            "event": "bot",
+            "text": "Løntilskud er ...",
+            "data": {"custom": {"kind": "answer", "article_id": "gladsaxe-loentilskud-borger", "topic": "loentilskud"}},
+        },
+        {
+            "event": "bot",
+            "text": "Et fleksjob er ...",
+            "data": {"custom": {"kind": "answer", "article_id": "alle-fleksjob-hvem-kan-faa", "topic": "fleksjob"}},
+        },
+        {"event": "user", "text": "/request_human"},
+        {"event": "user", "text": "/affirm"},
+        {"event": "user", "text": ""},
+        {"event": "bot", "data": {"custom": {"kind": "handoff"}}},
+    ]
+    transcript = read_transcript(events)
+    assert transcript.lines == [
+        (Author.CITIZEN, "Hvad er et fleksjob?"),
+        (Author.BOT, "Et fleksjob er ..."),
+        (Author.BOT, "Var svaret en hjælp?"),
+        (Author.CITIZEN, "(knap: svar på «Var svaret en hjælp?»)"),
+        (Author.CITIZEN, "Løntilskud?"),
+        (Author.BOT, "Løntilskud er ..."),
+        (Author.BOT, "Et fleksjob er ..."),
+        (Author.CITIZEN, "(knap: Tal med en medarbejder)"),
+        (Author.CITIZEN, "(knap: affirm)"),
+    ]
+    assert transcript.article_ids == ["alle-fleksjob-hvem-kan-faa", "gladsaxe-loentilskud-borger"]
+    assert transcript.topic == "fleksjob"
+
+
+def test_read_transcript_of_no_events_is_empty() -> None:
+    transcript = read_transcript([])
+    assert (transcript.lines, transcript.article_ids, transcript.topic) == ([], [], None)

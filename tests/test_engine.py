@@ -1,0 +1,134 @@
+"""The retrieval engine on the real knowledge base.
+
+The most important guarantee: a user is never answered with another
+municipality's article, whatever they ask.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.knowledge.engine import Decision, Engine
+from bot.knowledge.schema import Article
+from bot.knowledge.store import KnowledgeBase, load_knowledge
+from bot.taxonomy import ALL_MUNICIPALITIES, Audience, Municipality, Topic
+
+KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
+MIN_TOP3_SHARE = 0.95
+
+
+@pytest.fixture(scope="module")
+def kb() -> KnowledgeBase:
+    return load_knowledge(KNOWLEDGE)
+
+
+@pytest.fixture(scope="module")
+def engine(kb: KnowledgeBase) -> Engine:
+    return Engine(kb)
+
+
+def home_of(article: Article) -> Municipality:
+    """Where to search for an article: its own municipality, or gladsaxe for common ones."""
+    return Municipality.GLADSAXE if article.is_common else Municipality(article.municipality)
+
+
+@pytest.mark.parametrize("municipality", list(Municipality), ids=lambda m: m.value)
+def test_never_returns_another_municipalitys_article(
+    engine: Engine, kb: KnowledgeBase, municipality: Municipality
+) -> None:
+    foreign_questions = [
+        question
+        for article in kb.articles
+        if not article.is_common and article.municipality != municipality
+        for question in article.questions
+    ]
+    assert len(foreign_questions) > 100
+    leaks = []
+    for question in foreign_questions:
+        for hit in engine.search(question, municipality).hits:
+            if hit.article.municipality not in (municipality, ALL_MUNICIPALITIES):
+                leaks.append((question, hit.article.id))
+    assert leaks == []
+
+
+def test_questions_naming_another_municipality_get_only_local_articles(engine: Engine) -> None:
+    result = engine.search("Hvordan kontakter jeg jobcentret i Gladsaxe?", Municipality.RODOVRE)
+    assert result.hits
+    assert {hit.article.municipality for hit in result.hits} <= {Municipality.RODOVRE, ALL_MUNICIPALITIES}
+
+
+def assert_found(engine: Engine, question: str, municipality: Municipality, topic: Topic) -> None:
+    """The question is answered or clarified, and every offered article is on the topic."""
+    result = engine.search(question, municipality)
+    assert result.decision is not Decision.NONE
+    offered = result.hits[:1] if result.decision is Decision.ANSWER else result.hits[:2]
+    assert [hit.article.topic for hit in offered] == [topic] * len(offered)
+
+
+@pytest.mark.parametrize("question", ["Hvad er et fleksjop?", "fleksjop"])
+@pytest.mark.parametrize("municipality", list(Municipality), ids=lambda m: m.value)
+def test_typo_fleksjop_finds_fleksjob(engine: Engine, municipality: Municipality, question: str) -> None:
+    assert_found(engine, question, municipality, Topic.FLEKSJOB)
+
+
+@pytest.mark.parametrize("question", ["kan jeg få et løntilskudsjob", "løntilskudsjob"])
+@pytest.mark.parametrize("municipality", list(Municipality), ids=lambda m: m.value)
+def test_compound_loentilskudsjob_finds_loentilskud(engine: Engine, municipality: Municipality, question: str) -> None:
+    assert_found(engine, question, municipality, Topic.LOENTILSKUD)
+
+
+@pytest.mark.parametrize("question", ["hvornår bliver mit skrald hentet", "hvad bliver vejret i morgen"])
+@pytest.mark.parametrize("municipality", list(Municipality), ids=lambda m: m.value)
+def test_out_of_scope_question_gets_no_answer(engine: Engine, municipality: Municipality, question: str) -> None:
+    assert engine.search(question, municipality).decision is Decision.NONE
+
+
+@pytest.mark.parametrize("question", ["", "   ", "?!", "hvad er det", "jeg vil gerne", "hej"])
+def test_empty_or_stop_word_question_gets_no_answer(engine: Engine, question: str) -> None:
+    result = engine.search(question, Municipality.GLADSAXE)
+    assert result.decision is Decision.NONE
+    assert result.hits == ()
+    assert result.best is None
+
+
+def test_each_article_ranks_in_the_top_three_for_its_own_first_question(engine: Engine, kb: KnowledgeBase) -> None:
+    misses = []
+    for article in kb.articles:
+        top3 = [hit.article.id for hit in engine.search(article.questions[0], home_of(article)).hits[:3]]
+        if article.id not in top3:
+            misses.append((article.id, article.questions[0], top3))
+    share = 1 - len(misses) / len(kb.articles)
+    print(f"\nown first question in top 3: {share:.1%} of {len(kb.articles)} articles")
+    assert share >= MIN_TOP3_SHARE, misses
+
+
+def test_scores_are_sorted_and_at_most_top_k(engine: Engine) -> None:
+    hits = engine.search("fleksjob", Municipality.RODOVRE).hits
+    scores = [hit.score for hit in hits]
+    assert scores == sorted(scores, reverse=True)
+    assert 0 < len(hits) <= engine.tuning.top_k
+
+
+EMPLOYER_QUESTION = "Vi vil gerne ansætte en ledig med løntilskud"
+
+
+def test_audience_virksomhed_ranks_an_employer_article_first(engine: Engine) -> None:
+    result = engine.search(EMPLOYER_QUESTION, Municipality.RODOVRE, Audience.VIRKSOMHED)
+    assert result.best is not None
+    assert result.best.article.topic is Topic.LOENTILSKUD
+    assert result.best.article.audience in (Audience.VIRKSOMHED, "begge")
+
+
+def test_audience_boost_raises_the_employer_articles_score(engine: Engine) -> None:
+    plain = {h.article.id: h.score for h in engine.search(EMPLOYER_QUESTION, Municipality.RODOVRE).hits}
+    boosted = engine.search(EMPLOYER_QUESTION, Municipality.RODOVRE, Audience.VIRKSOMHED).best
+    assert boosted is not None
+    assert boosted.score > plain.get(boosted.article.id, 0)
+
+
+def test_audience_borger_ranks_a_citizen_article_first(engine: Engine) -> None:
+    best = engine.search("løntilskud", Municipality.GLADSAXE, Audience.BORGER).best
+    assert best is not None
+    assert best.article.audience in (Audience.BORGER, "begge")

@@ -1,0 +1,200 @@
+"""Handoff cases in the real database: SQLite always, PostgreSQL when
+TEST_DATABASE_URL is set (each run gets a fresh PostgreSQL database)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.caseworker.auth import create_caseworker
+from bot.handoff import service
+from bot.stack import migrate
+from bot.storage.db import make_engine
+from bot.storage.models import Author, CaseMessage, CaseStatus, Caseworker, Channel, HandoffCase, OutboxMessage, Team
+from bot.taxonomy import Municipality
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    """A new, empty PostgreSQL database for this module, dropped afterwards."""
+    if not TEST_DATABASE_URL:
+        pytest.skip("TEST_DATABASE_URL is not set")
+    name = f"jobcenter_test_{secrets.token_hex(4)}"
+    admin = create_engine(make_engine(TEST_DATABASE_URL).url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_engine(TEST_DATABASE_URL).url.set(database=name).render_as_string(hide_password=False)
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def sessions(request, tmp_path_factory) -> Iterator[sessionmaker[Session]]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'handoff.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    migrate(url)
+    engine = make_engine(url)
+    yield sessionmaker(engine, expire_on_commit=False)
+    engine.dispose()
+
+
+def _caseworker(session: Session, municipality: Municipality, team: Team = Team.BORGER) -> Caseworker:
+    return create_caseworker(
+        session,
+        username=f"cw-{secrets.token_hex(4)}",
+        display_name="Sara Nielsen",
+        password="en-lang-adgangskode",
+        municipality=municipality,
+        team=team,
+    )
+
+
+def _case(session: Session, municipality: Municipality = Municipality.GLADSAXE, **changes) -> HandoffCase:
+    new = service.NewCase(
+        sender=f"s-{secrets.token_hex(4)}",
+        municipality=municipality,
+        team=changes.pop("team", Team.BORGER),
+        channel=changes.pop("channel", Channel.CHAT),
+        reason=changes.pop("reason", "request_human"),
+        priority=changes.pop("priority", 3),
+        topic="fleksjob",
+        article_ids=["alle-fleksjob-hvem-kan-faa"],
+        transcript=[(Author.CITIZEN, "Hvad er et fleksjob?"), (Author.BOT, "Et fleksjob er ...")],
+        description="Jeg vil tale om fleksjob",
+        **changes,
+    )
+    return service.create_case(session, new)
+
+
+def test_inbox_shows_only_own_municipality_and_team_most_urgent_first(sessions):
+    with sessions.begin() as session:
+        me = _caseworker(session, Municipality.RUDERSDAL)
+        normal = _case(session, Municipality.RUDERSDAL)
+        urgent = _case(session, Municipality.RUDERSDAL, reason="crisis", priority=1)
+        other_team = _case(session, Municipality.RUDERSDAL, team=Team.VIRKSOMHED)
+        other_town = _case(session, Municipality.BALLERUP)
+        ids = [case.id for case in service.inbox(session, me)]
+        assert ids[:2] == [urgent.id, normal.id]
+        assert other_team.id not in ids and other_town.id not in ids
+        with pytest.raises(service.CaseNotFoundError):
+            service.case_for(session, me, other_town.id)
+        with pytest.raises(service.CaseNotFoundError):
+            service.claim(session, me, other_team.id)
+
+
+def test_claim_reply_close_and_the_citizen_outbox(sessions):
+    with sessions.begin() as session:
+        me = _caseworker(session, Municipality.GLADSAXE)
+        case = _case(session)
+        service.claim(session, me, case.id)
+        service.reply(session, me, case.id, "Hej, jeg hedder Sara.")
+        service.add_note(session, me, case.id, "Privat")
+        service.close(session, me, case.id, "Besvaret")
+        outbox = [m.payload for m in service.outbox_after(session, case.sender, 0)]
+        assert [m["custom"].get("status") for m in outbox] == ["claimed", None, "closed"]
+        assert outbox[1]["custom"]["caseworker"] == {"first_name": "Sara", "role": "medarbejder"}
+        assert all("Privat" not in str(m) for m in outbox)
+        thread = [(m.author, m.text) for m in service.case_for(session, me, case.id).messages]
+        assert (Author.NOTE, "Privat") in thread and (Author.CASEWORKER, "Hej, jeg hedder Sara.") in thread
+        assert session.get(HandoffCase, case.id).status is CaseStatus.CLOSED
+
+
+def test_only_the_claimer_may_reply_or_close(sessions):
+    with sessions.begin() as session:
+        first, second = _caseworker(session, Municipality.GLADSAXE), _caseworker(session, Municipality.GLADSAXE)
+        case = _case(session)
+        service.claim(session, first, case.id)
+        with pytest.raises(service.AlreadyClaimedError):
+            service.claim(session, second, case.id)
+        with pytest.raises(service.AlreadyClaimedError):
+            service.reply(session, second, case.id, "Hej")
+        with pytest.raises(service.AlreadyClaimedError):
+            service.close(session, second, case.id, "Lukket")
+
+
+def test_queue_position_counts_more_urgent_and_older_cases(sessions):
+    with sessions.begin() as session:
+        first = _case(session, Municipality.RODOVRE)
+        second = _case(session, Municipality.RODOVRE)
+        crisis = _case(session, Municipality.RODOVRE, reason="crisis", priority=1)
+        assert service.queue_position(session, crisis) == 1
+        assert service.queue_position(session, first) == 2
+        assert service.queue_position(session, second) == 3
+
+
+def test_purge_removes_personal_data_of_old_closed_cases_only(sessions):
+    with sessions.begin() as session:
+        me = _caseworker(session, Municipality.BALLERUP)
+        old = _case(session, Municipality.BALLERUP, channel=Channel.CALLBACK, contact_phone="12 34 56 78")
+        recent = _case(session, Municipality.BALLERUP)
+        still_open = _case(session, Municipality.BALLERUP)
+        for case in (old, recent):
+            service.claim(session, me, case.id)
+            service.close(session, me, case.id, "Ringet op")
+        old.closed_at = old.closed_at - timedelta(days=31)
+        session.flush()
+        senders = service.purge(session, timedelta(days=30))
+        assert old.sender in senders and recent.sender not in senders
+        session.expire_all()
+        purged = session.get(HandoffCase, old.id)
+        assert purged.contact_phone is None and purged.description is None and purged.outcome is None
+        assert purged.purged_at is not None and purged.municipality is Municipality.BALLERUP
+        assert not session.scalars(select(CaseMessage).where(CaseMessage.case_id == old.id)).all()
+        assert session.get(HandoffCase, recent.id).description
+        assert session.get(HandoffCase, still_open.id).messages
+
+
+def test_erase_deletes_every_case_and_message_of_a_sender(sessions):
+    with sessions.begin() as session:
+        case = _case(session, Municipality.GLADSAXE)
+        service.post_to_citizen(session, case.sender, {"text": "hej"})
+        assert service.erase(session, case.sender) == 1
+        assert session.get(HandoffCase, case.id) is None
+        assert not session.scalars(select(OutboxMessage).where(OutboxMessage.sender == case.sender)).all()
+
+
+@pytest.mark.postgres
+def test_two_simultaneous_claims_exactly_one_wins(postgres_url):
+    migrate(postgres_url)
+    engine = make_engine(postgres_url)
+    factory = sessionmaker(engine, expire_on_commit=False)
+    with factory.begin() as session:
+        rivals = [_caseworker(session, Municipality.GLADSAXE) for _ in range(2)]
+        cases = [_case(session).id for _ in range(10)]
+    outcomes: list[list[str]] = []
+    for case_id in cases:
+        barrier = threading.Barrier(2)
+        results: list[str] = []
+
+        def attempt(caseworker: Caseworker, case_id: int = case_id, barrier=barrier, results=results) -> None:
+            with factory() as session:
+                barrier.wait()
+                try:
+                    service.claim(session, caseworker, case_id)
+                    session.commit()
+                    results.append("won")
+                except service.AlreadyClaimedError:
+                    session.rollback()
+                    results.append("lost")
+
+        threads = [threading.Thread(target=attempt, args=(rival,)) for rival in rivals]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        outcomes.append(sorted(results))
+    engine.dispose()
+    assert outcomes == [["lost", "won"]] * len(cases)

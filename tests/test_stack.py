@@ -1,0 +1,75 @@
+"""The runner's pure parts: model fingerprint, settings for children, Rasa endpoints."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from bot.model import fingerprint, model_path
+from bot.settings import ROOT, Settings
+from bot.stack import rasa_endpoints, settings_env
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    for name in ("config.yml", "domain.yml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    shutil.copytree(ROOT / "data", tmp_path / "data")
+    (tmp_path / "requirements").mkdir()
+    shutil.copy(ROOT / "requirements" / "rasa.txt", tmp_path / "requirements" / "rasa.txt")
+    return tmp_path
+
+
+def test_fingerprint_is_stable_and_changes_with_training_data(project):
+    before = fingerprint(project)
+    assert fingerprint(project) == before
+    nlu = next((project / "data" / "nlu").glob("*.yml"))
+    nlu.write_text(nlu.read_text() + "\n", encoding="utf-8")
+    assert fingerprint(project) != before
+
+
+def test_fingerprint_changes_with_config_and_rasa_version(project):
+    before = fingerprint(project)
+    (project / "config.yml").write_text((project / "config.yml").read_text().replace("epochs: 80", "epochs: 81"))
+    changed_config = fingerprint(project)
+    assert changed_config != before
+    lock = project / "requirements" / "rasa.txt"
+    lock.write_text(lock.read_text().replace("rasa==3.6.21", "rasa==3.6.20"))
+    assert fingerprint(project) != changed_config
+
+
+def test_model_path_is_named_after_the_fingerprint(project, tmp_path):
+    assert model_path(project, tmp_path) == tmp_path / f"{fingerprint(project)}.tar.gz"
+
+
+def test_children_get_every_setting_as_environment():
+    env = settings_env(Settings(rasa_token=SecretStr("s3cret"), web_port=8123))
+    assert env["WEB_PORT"] == "8123"
+    assert env["RASA_TOKEN"] == "s3cret"
+    assert env["DATABASE_URL"].startswith("sqlite:///")
+    assert "OPENING_HOURS" in env
+
+
+def test_sqlite_tracker_uses_the_embedded_endpoints(tmp_path):
+    endpoints, env = rasa_endpoints(Settings(tracker_database_url=f"sqlite:///{tmp_path}/t.db", actions_port=5055))
+    assert endpoints.name == "endpoints.yml"
+    assert env["RASA_TRACKER_DB"] == f"{tmp_path}/t.db"
+    assert env["RASA_ACTION_ENDPOINT"].endswith(":5055/webhook")
+
+
+def test_postgres_tracker_needs_redis_and_uses_production_endpoints():
+    postgres = "postgresql+psycopg://jc:pw@db.example:5433/tracker"
+    with pytest.raises(SystemExit, match="LOCK_STORE_URL"):
+        rasa_endpoints(Settings(tracker_database_url=postgres))
+    endpoints, env = rasa_endpoints(Settings(tracker_database_url=postgres, lock_store_url="redis://cache:6380/2"))
+    assert endpoints.name == "endpoints.production.yml"
+    assert (env["RASA_TRACKER_DIALECT"], env["RASA_TRACKER_HOST"], env["RASA_TRACKER_PORT"]) == (
+        "postgresql",
+        "db.example",
+        "5433",
+    )
+    assert (env["RASA_TRACKER_USER"], env["RASA_TRACKER_PASSWORD"], env["RASA_TRACKER_DB"]) == ("jc", "pw", "tracker")
+    assert (env["RASA_LOCK_HOST"], env["RASA_LOCK_PORT"], env["RASA_LOCK_DB"]) == ("cache", "6380", "2")
