@@ -1,0 +1,148 @@
+"""Benchmark the conversation: intent cross-validation and answers end to end.
+
+    make bench-nlu                  (= python -m bench.nlu)
+    python -m bench.nlu --skip-cv   (only the end-to-end part)
+
+1. `rasa test nlu --cross-validation --folds 5` on data/nlu: intent macro-F1
+   (target >= 0.92) and the per-intent F1 of the weakest intents.
+2. The knowledge base's development questions sent through POST /api/chat to
+   the three real processes (started on free ports with the trained model):
+   how often the turn is an answer with the right topic (target >= 0.85) and
+   the right article, and turn latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+from pydantic import SecretStr
+
+from bench.kb import load_dev_set, percentile
+from bot.knowledge.store import load_knowledge
+from bot.model import RASA, RASA_QUIET_ENV, train
+from bot.settings import ROOT, get_settings
+from bot.stack import Stack
+
+RESULTS = ROOT / "results" / "bench-nlu"
+F1_TARGET = 0.92
+TOPIC_TARGET = 0.85
+
+
+def cross_validate(folds: int) -> dict:
+    out = RESULTS / "cross-validation"
+    subprocess.run(
+        [
+            str(RASA),
+            "test",
+            "nlu",
+            "--nlu",
+            "data/nlu",
+            "--config",
+            "config.yml",
+            "--cross-validation",
+            "--folds",
+            str(folds),
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        check=True,
+        env={**os.environ, **RASA_QUIET_ENV},
+    )
+    return json.loads((out / "intent_report.json").read_text())
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def end_to_end() -> dict:
+    scratch = Path(tempfile.mkdtemp(prefix="bench-nlu-"))
+    settings = get_settings().model_copy(
+        update={
+            "web_port": _free_port(),
+            "rasa_port": _free_port(),
+            "actions_port": _free_port(),
+            "rasa_token": SecretStr(secrets.token_urlsafe(16)),
+            "database_url": f"sqlite:///{scratch / 'app.db'}",
+            "tracker_database_url": f"sqlite:///{scratch / 'tracker.db'}",
+        }
+    )
+    kb = load_knowledge(settings.knowledge_dir)
+    topic_of = {a.id: a.topic.value for a in kb.articles}
+    questions, _ = load_dev_set()
+    stack = Stack(settings, train(), log_dir=scratch)
+    stack.start()
+    kinds: Counter[str] = Counter()
+    right_topic = right_article = 0
+    latencies = []
+    try:
+        stack.wait_ready()
+        stack.warm_up()
+        with httpx.Client(base_url=stack.web_url, timeout=60) as client:
+            for question in questions:
+                metadata = {"municipality": question.municipality.value}
+                if question.audience:
+                    metadata["audience"] = question.audience.value
+                started = time.perf_counter()
+                turn = client.post(
+                    "/api/chat",
+                    json={"sender": f"bench-{secrets.token_hex(6)}", "message": question.text, "metadata": metadata},
+                ).json()
+                latencies.append((time.perf_counter() - started) * 1000)
+                custom = next((m["custom"] for m in turn if "kind" in (m.get("custom") or {})), {})
+                kinds[custom.get("kind", "none")] += 1
+                expected_topics = {topic_of[i] for i in question.answers}
+                right_topic += custom.get("kind") == "answer" and custom.get("topic") in expected_topics
+                right_article += custom.get("kind") == "answer" and custom.get("article_id") in question.answers
+    finally:
+        stack.stop()
+    n = len(questions)
+    return {
+        "questions": n,
+        "topic_accuracy": right_topic / n,
+        "article_accuracy": right_article / n,
+        "kinds": {k: v / n for k, v in kinds.most_common()},
+        "p50_ms": statistics.median(latencies),
+        "p95_ms": percentile(latencies, 0.95),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.nlu", description=__doc__.splitlines()[0])
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--skip-cv", action="store_true", help="only the end-to-end run")
+    args = parser.parse_args(argv)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    if not args.skip_cv:
+        report = cross_validate(args.folds)
+        macro = report["macro avg"]["f1-score"]
+        intents = {k: v for k, v in report.items() if isinstance(v, dict) and "support" in v and "avg" not in k}
+        weakest = sorted(intents.items(), key=lambda kv: kv[1]["f1-score"])[:5]
+        print(f"Intent cross-validation ({args.folds} folds): macro-F1 {macro:.3f} (target >= {F1_TARGET})")
+        print("  weakest: " + ", ".join(f"{name} {v['f1-score']:.3f}" for name, v in weakest))
+    e2e = end_to_end()
+    print(f"End to end through /api/chat: {e2e['questions']} development questions")
+    print(f"  right topic answered  {e2e['topic_accuracy']:.3f} (target >= {TOPIC_TARGET})")
+    print(f"  right article         {e2e['article_accuracy']:.3f}")
+    print("  turn kinds            " + ", ".join(f"{k} {v:.3f}" for k, v in e2e["kinds"].items()))
+    print(f"  turn latency          p50 {e2e['p50_ms']:.0f} ms, p95 {e2e['p95_ms']:.0f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
