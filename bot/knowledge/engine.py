@@ -277,8 +277,12 @@ class Engine:
         bar = tuning.none_below_nlu_sure if nlu_sure else tuning.none_below
         if not hits or hits[0].score < bar:
             return Decision.NONE
-        top = hits[0].score
-        close = [h for h in hits[1:3] if h.score >= top * tuning.close_ratio]
-        if close and top < tuning.sure_above:
+        top = hits[0]
+        # Only a close runner-up on another topic makes the question unclear;
+        # between close articles on the same topic the best one answers.
+        close = [
+            h for h in hits[1:3] if h.score >= top.score * tuning.close_ratio and h.article.topic != top.article.topic
+        ]
+        if close and top.score < tuning.sure_above:
             return Decision.CLARIFY
         return Decision.ANSWER

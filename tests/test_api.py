@@ -1,0 +1,183 @@
+"""The chat API through HTTP against the three real processes and the trained model."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+
+from bot.taxonomy import CORE_TOPICS, Municipality, Topic
+from tests.conftest import new_sender
+
+pytestmark = pytest.mark.integration
+
+CORE_QUESTIONS = {
+    Topic.RETTIGHEDER: "Hvilke rettigheder har jeg som ledig?",
+    Topic.PLIGTER: "Hvilke pligter har jeg som ledig?",
+    Topic.FLEKSJOB: "Hvad er et fleksjob?",
+    Topic.HANDICAPKOMPENSATION: "Hvilken hjælp kan jeg få på jobbet, når jeg har et handicap?",
+    Topic.REKRUTTERING: "Vi mangler medarbejdere. Kan I hjælpe os med at rekruttere?",
+    Topic.LOENTILSKUD: "Hvad er løntilskud, og hvordan fungerer det for os som virksomhed?",
+}
+
+
+def chat(web: httpx.Client, message: str, sender: str | None = None, **metadata: str) -> httpx.Response:
+    return web.post("/api/chat", json={"sender": sender or new_sender(), "message": message, "metadata": metadata})
+
+
+def kinds(turn: list[dict]) -> list[str]:
+    return [m["custom"]["kind"] for m in turn if "kind" in (m.get("custom") or {})]
+
+
+def test_fleksjob_question_gets_a_cited_answer(web):
+    response = chat(web, "Hvad er et fleksjob?", municipality="gladsaxe")
+    assert response.status_code == 200
+    turn = response.json()
+    assert kinds(turn) == ["answer"]
+    answer = next(m for m in turn if m.get("custom", {}).get("kind") == "answer")
+    assert answer["custom"]["topic"] == "fleksjob"
+    assert answer["custom"]["article_id"]
+    source = answer["custom"]["sources"][0]
+    assert set(source) == {"document", "municipality", "title", "section", "year"}
+    assert source["municipality"] in ("gladsaxe", "alle")
+    assert "Kilde:" in answer["text"]
+    assert all(m["recipient_id"] for m in turn)
+
+
+@pytest.mark.parametrize("municipality", list(Municipality))
+@pytest.mark.parametrize("topic", CORE_TOPICS)
+def test_core_topics_are_answered_for_every_municipality(web, municipality, topic):
+    audience = "virksomhed" if topic in (Topic.REKRUTTERING, Topic.LOENTILSKUD) else "borger"
+    turn = chat(web, CORE_QUESTIONS[topic], municipality=municipality.value, audience=audience).json()
+    answer = next((m for m in turn if m.get("custom", {}).get("kind") == "answer"), None)
+    assert answer is not None, turn
+    assert {s["municipality"] for s in answer["custom"]["sources"]} <= {municipality.value, "alle"}
+
+
+def test_every_turn_has_exactly_one_kind(web):
+    sender = new_sender()
+    for message in ("hej", "er du en robot?", "Hvad er løntilskud?", "tak", "hvad bliver vejret i morgen", "farvel"):
+        turn = chat(web, message, sender, municipality="rodovre").json()
+        assert len(kinds(turn)) == 1, (message, turn)
+
+
+def test_greeting_robot_and_out_of_scope(web):
+    sender = new_sender()
+    assert kinds(chat(web, "Hej", sender, municipality="ballerup").json()) == ["smalltalk"]
+    robot = chat(web, "er du en robot?", sender, municipality="ballerup").json()
+    assert kinds(robot) == ["smalltalk"] and "chatbot" in robot[0]["text"]
+    refusal = chat(web, "hvornår bliver mit skrald hentet?", sender, municipality="ballerup").json()
+    assert kinds(refusal) == ["out_of_scope"]
+    assert "borger.dk" in " ".join(m.get("text", "") for m in refusal)
+
+
+def test_missing_municipality_gets_four_buttons(web):
+    turn = chat(web, "Hvad er et fleksjob?").json()
+    question = next(m for m in turn if m.get("custom", {}).get("kind") == "clarify")
+    assert [b["title"] for b in question["buttons"]] == ["Ballerup", "Gladsaxe", "Rødovre", "Rudersdal"]
+
+
+def test_choosing_a_municipality_answers_the_waiting_question(web):
+    sender = new_sender()
+    chat(web, "Hvad er et fleksjob?", sender)
+    turn = chat(web, '/inform_municipality{"municipality":"rodovre"}', sender).json()
+    answer = next(m for m in turn if m.get("custom", {}).get("kind") == "answer")
+    assert answer["custom"]["municipality"] == "rodovre"
+
+
+@pytest.mark.parametrize(
+    ("body", "phrase"),
+    [
+        ({"sender": "t1", "message": "hej", "metadata": {"municipality": "aarhus"}}, "Kommunen «aarhus»"),
+        ({"sender": "t1", "message": "   "}, "Beskeden er tom"),
+        ({"sender": "t1", "message": "x" * 2001}, "Beskeden er for lang"),
+        ({"sender": "bad sender!", "message": "hej"}, "Samtalens id"),
+        ({"sender": "", "message": "hej"}, "Samtalens id"),
+        ({"sender": "x" * 65, "message": "hej"}, "Samtalens id"),
+        ({"message": "hej"}, "Feltet «sender» mangler"),
+        ({"sender": "t1", "message": 42}, "Beskeden skal være tekst"),
+        ({"sender": "t1", "message": "hej", "metadata": {"audience": "turist"}}, "Målgruppen"),
+        ({"sender": "t1", "message": "hej", "metadata": {"language": "en"}}, "dansk"),
+    ],
+)
+def test_bad_input_gets_422_in_danish(web, body, phrase):
+    response = web.post("/api/chat", json=body)
+    assert response.status_code == 422
+    assert phrase in response.json()["detail"]
+
+
+def test_malformed_json_gets_422_in_danish(web):
+    response = web.post(
+        "/api/chat", content=b'{"sender": "t1", "message": ', headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert "gyldig JSON" in response.json()["detail"]
+
+
+def test_message_of_exactly_2000_characters_is_accepted(web):
+    assert chat(web, "fleksjob " + "a" * 1991, municipality="gladsaxe").status_code == 200
+
+
+def test_health_reports_every_part_and_the_model(web, stack):
+    from bot.model import fingerprint
+
+    body = web.get("/health").json()
+    assert body == {"status": "ok", "rasa": "ok", "actions": "ok", "db": "ok", "model": fingerprint()}
+
+
+def test_cpr_number_is_masked_before_rasa_and_logs(web, stack, settings):
+    sender = new_sender()
+    turn = chat(web, "mit cpr er 010190-1234 og jeg vil høre om fleksjob", sender, municipality="gladsaxe").json()
+    assert "CPR-nummer" in turn[0]["text"]
+    engine = create_engine(settings.tracker_database_url)
+    with engine.connect() as connection:
+        stored = connection.execute(text("SELECT data FROM events WHERE sender_id = :s"), {"s": sender}).scalars().all()
+    engine.dispose()
+    assert stored and not any("010190" in row for row in stored)
+    assert any("XXXXXX-XXXX" in row for row in stored)
+    logs = "".join(p.read_text(errors="ignore") for p in (stack.log_dir or settings.var_dir).glob("*.log"))
+    assert "010190" not in logs
+
+
+def _turn_lines(stack) -> list[str]:
+    log = (stack.log_dir / "web.log").read_text(errors="ignore")
+    return [line for line in log.splitlines() if " turn " in line or '"event": "turn"' in line]
+
+
+def test_one_log_line_per_turn_without_message_text(web, stack):
+    secret_phrase = "hemmeligtordsprogxyz"
+    before = len(_turn_lines(stack))
+    chat(web, f"hvad er fleksjob {secret_phrase}", municipality="rudersdal")
+    deadline = time.monotonic() + 10
+    while len(_turn_lines(stack)) == before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    line = _turn_lines(stack)[-1]
+    for field in ("sender=", "intent=", "confidence=", "kind=", "topic=", "latency_ms="):
+        assert field in line
+    assert secret_phrase not in (stack.log_dir / "web.log").read_text(errors="ignore")
+
+
+def test_openapi_documentation_is_served(web):
+    assert web.get("/docs").status_code == 200
+    assert "/api/chat" in web.get("/openapi.json").json()["paths"]
+
+
+def test_rasa_down_gives_503_and_recovers_without_restarting_web(web, stack):
+    web_pid = stack.processes["web"].pid
+    stack.processes["rasa"].send_signal(signal.SIGKILL)
+    stack.processes["rasa"].wait()
+    down = chat(web, "Hvad er et fleksjob?", municipality="gladsaxe")
+    assert down.status_code == 503
+    assert "kan ikke svare lige nu" in down.json()["detail"]
+    assert "39 57 66 20" in down.json()["detail"]  # Gladsaxe's contact route from the knowledge base
+    health = web.get("/health")
+    assert health.status_code == 503 and health.json()["rasa"] != "ok"
+
+    stack.processes.pop("rasa")
+    stack.start_rasa()
+    stack.wait_ready()
+    assert stack.processes["web"].pid == web_pid
+    assert chat(web, "Hvad er et fleksjob?", municipality="gladsaxe").status_code == 200
