@@ -48,7 +48,11 @@ def _ask_password() -> str:
 
 
 def cmd_create_caseworker(args: argparse.Namespace) -> int:
-    password = _ask_password()
+    try:
+        password = _ask_password()
+    except (EOFError, KeyboardInterrupt):
+        print("\nAfbrudt: ingen medarbejder oprettet.", file=sys.stderr)
+        return 1
     with session_scope() as session:
         try:
             caseworker = create_caseworker(

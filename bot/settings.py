@@ -64,9 +64,11 @@ class Settings(BaseSettings):
     )
     #: Mark cookies Secure (HTTPS only). Set true behind HTTPS.
     secure_cookies: bool = False
-    #: Failed logins per username or client within `login_window_minutes`
-    #: before further attempts are refused.
+    #: Failed logins within `login_window_minutes` before further attempts
+    #: are refused: per username, and (higher, as an office shares one
+    #: address) per client address.
     login_max_failures: int = 5
+    login_max_failures_per_client: int = 30
     login_window_minutes: int = 15
 
     @field_validator("opening_hours")

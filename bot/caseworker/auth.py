@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from typing import Any
 
 from pwdlib import PasswordHash
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from bot.settings import Settings
@@ -58,12 +59,15 @@ def create_caseworker(
 
 def _throttled(session: Session, settings: Settings, username: str, client: str) -> bool:
     since = utcnow() - timedelta(minutes=settings.login_window_minutes)
-    failures = session.scalar(
-        select(func.count())
-        .select_from(LoginFailure)
-        .where(LoginFailure.at >= since, or_(LoginFailure.username == username, LoginFailure.client == client))
+
+    def failures(*where: Any) -> int:
+        query = select(func.count()).select_from(LoginFailure).where(LoginFailure.at >= since, *where)
+        return session.scalar(query) or 0
+
+    return (
+        failures(LoginFailure.username == username) >= settings.login_max_failures
+        or failures(LoginFailure.client == client) >= settings.login_max_failures_per_client
     )
-    return (failures or 0) >= settings.login_max_failures
 
 
 def authenticate(session: Session, settings: Settings, username: str, password: str, client: str) -> Caseworker | None:
