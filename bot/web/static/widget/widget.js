@@ -56,6 +56,7 @@
     notSent: "Beskeden blev ikke sendt.",
     offline: "Der er ingen forbindelse til assistenten. Tjek din internetforbindelse, og prøv igen.",
     unknownError: "Der opstod en fejl. Prøv igen om lidt.",
+    timeout: "Assistenten svarede ikke i tide. Prøv igen om lidt.",
     restartWhileClaimed: "Du skriver med en medarbejder. Du kan starte forfra, når samtalen er afsluttet.",
   };
 
@@ -72,14 +73,17 @@
 
   function privacyText(retentionDays) {
     var deletion = retentionDays
-      ? "Taler du med en medarbejder, bliver sagen slettet " + retentionDays + " dage efter, at den er lukket."
-      : "Taler du med en medarbejder, bliver sagen slettet, når den har været lukket i en fastsat periode.";
+      ? [
+          "Samtalen med assistenten bliver slettet, når du ikke har skrevet i " + retentionDays + " dage.",
+          "Taler du med en medarbejder, bliver sagen slettet " + retentionDays + " dage efter, at den er lukket.",
+        ]
+      : ["Samtalen og en eventuel sag hos en medarbejder bliver slettet efter en fast periode."];
     return [
       "Vi gemmer samtalen, så assistenten kan svare dig, og så en medarbejder kan hjælpe dig, hvis du beder om det.",
-      deletion,
+    ].concat(deletion, [
       "Samtalen gemmes også i din browser, indtil du lukker fanen.",
       "Skriv aldrig dit CPR-nummer.",
-    ];
+    ]);
   }
 
   /* ------------------------------------------------------------------ */
@@ -354,7 +358,7 @@
   }
 
   function renderEntry(entry) {
-    var node = el("div", { class: "jca-msg jca-msg--" + entry.role, "data-entry": String(entry.id) }, [
+    return el("div", { class: "jca-msg jca-msg--" + entry.role, "data-entry": String(entry.id) }, [
       el("p", { class: "jca-meta" }, [
         el("span", { class: "jca-who", text: whoLabel(entry) }),
         " ",
@@ -364,7 +368,6 @@
       entry.buttons && entry.buttons.length ? choiceGroup(entry) : null,
       entry.delivered ? el("p", { class: "jca-status", text: TEXT.delivered }) : null,
     ]);
-    return node;
   }
 
   function entryNode(entry) {
@@ -401,9 +404,9 @@
   }
 
   /** Reply buttons only make sense until the user answers: drop older ones. */
-  function dropChoices(before) {
+  function dropChoices() {
     state.history.forEach(function (entry) {
-      if (entry !== before && entry.buttons) {
+      if (entry.buttons) {
         delete entry.buttons;
         var node = entryNode(entry);
         var group = node && node.querySelector(".jca-choices");
@@ -420,7 +423,7 @@
   }
 
   function addGreeting() {
-    addEntry({ role: "bot", text: GREETING[AUDIENCE] || GREETING.borger, local: true });
+    addEntry({ role: "bot", text: GREETING[AUDIENCE] || GREETING.borger });
   }
 
   /**
@@ -590,12 +593,12 @@
         return false;
       }
       var messages = await response.json();
-      dropChoices(null);
+      dropChoices();
       var first = showTurn(Array.isArray(messages) ? messages : [], userEntry);
       if (first) scrollToEntry(userEntry || first);
       return true;
     } catch (err) {
-      fail(err && err.name === "AbortError" ? TEXT.unknownError : TEXT.offline, userEntry);
+      fail(err && err.name === "AbortError" ? TEXT.timeout : TEXT.offline, userEntry);
       return false;
     } finally {
       setBusy(false);
@@ -796,6 +799,11 @@
   }
 
   function start() {
+    if (!document.body) {
+      // Embedded without `defer` in <head>: wait for the page.
+      document.addEventListener("DOMContentLoaded", start, { once: true });
+      return;
+    }
     buildUi();
     renderHistory();
     ui.input.value = state.draft || "";
