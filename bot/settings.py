@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     rasa_token: SecretStr | None = None
     #: Seconds the front door waits for Rasa before answering 503.
     rasa_timeout: float = 30.0
+    #: Web origins (e.g. https://gladsaxe.dk) whose pages may embed the widget
+    #: and call the chat API from the browser. Empty: same origin only.
+    allowed_origins: list[str] = Field(default_factory=list)
 
     #: Our database: handoff cases, caseworkers, audit log, message outbox.
     database_url: str = f"sqlite:///{ROOT / 'var' / 'app.db'}"

@@ -48,8 +48,11 @@ def sources_of(article: Article, kb: KnowledgeBase) -> list[dict[str, str | int]
     return sources
 
 
-def citation_line(sources: list[dict[str, str | int]]) -> str:
-    parts = [f"{s['title']}, afsnit «{s['section']}» ({s['year']})" for s in sources]
+def citation_line(sources: list[dict[str, str | int]], kb: KnowledgeBase) -> str:
+    parts = [
+        f"{s['title']}, afsnit «{kb.sources[str(s['document'])].section_label(str(s['section']))}» ({s['year']})"
+        for s in sources
+    ]
     return "Kilde: " + "; ".join(parts) + "."
 
 
@@ -85,7 +88,7 @@ def answer_messages(
         "body": article.answer,
         "scope": scope_line(article, kb, municipality),
         "hint": article.handoff_hint,
-        "citation": citation_line(sources),
+        "citation": citation_line(sources, kb),
         "warning": warning_line(article, kb, today or date.today()),
     }
     text = "\n".join(part for part in parts.values() if part)

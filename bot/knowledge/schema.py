@@ -46,7 +46,12 @@ class Source(Strict):
     kind: str
     year: int = Field(ge=1990, le=2100)
     period: str = Field(description="How the document dates itself, for display.")
+    #: Danish names to show for headings that are not in Danish.
+    section_labels: dict[str, str] = Field(default_factory=dict)
     sections: tuple[SourceSection, ...] = ()
+
+    def section_label(self, heading: str) -> str:
+        return self.section_labels.get(heading, heading)
 
 
 class Citation(Strict):

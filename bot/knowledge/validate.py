@@ -60,6 +60,9 @@ class Validator:
                     f"sources.yml: {source.id}",
                     "section index is out of date; run `python -m bot.knowledge index`",
                 )
+            headings = {s.heading for s in source.sections}
+            for heading in set(source.section_labels) - headings:
+                self.error(f"sources.yml: {source.id}", f"section_labels names no section: {heading!r}")
 
     # -- one article ---------------------------------------------------------
 
