@@ -90,3 +90,25 @@ def web(stack):
 
 def new_sender() -> str:
     return f"test-{secrets.token_hex(8)}"
+
+
+#: The password of every caseworker the tests create.
+CASEWORKER_PASSWORD = "en-lang-og-god-adgangskode"
+
+
+def add_caseworker(municipality: Municipality, team, display_name: str) -> str:
+    """Create a caseworker in the test database; return the (unique) username."""
+    from bot.caseworker.auth import create_caseworker
+    from bot.storage.db import session_scope
+
+    username = f"{municipality.value}-{team.value}-{secrets.token_hex(4)}"
+    with session_scope() as session:
+        create_caseworker(
+            session,
+            username=username,
+            display_name=display_name,
+            password=CASEWORKER_PASSWORD,
+            municipality=municipality,
+            team=team,
+        )
+    return username

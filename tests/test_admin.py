@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import create_engine, select, text
 
 from bot.admin import parse_age
-from bot.caseworker.auth import create_caseworker
 from bot.handoff import service
 from bot.settings import ROOT
 from bot.storage.db import session_scope
 from bot.storage.models import Author, Caseworker, Channel, HandoffCase, Team, utcnow
 from bot.taxonomy import Municipality
+from tests.conftest import add_caseworker
 
 PASSWORD = "admin-test-adgangskode"
 
@@ -125,16 +125,8 @@ def test_purge_removes_old_closed_cases_and_their_conversations(web, settings):
     body = {"sender": sender, "message": "Hvad er løntilskud?", "metadata": {"municipality": "rodovre"}}
     assert web.post("/api/chat", json=body).status_code == 200
     with session_scope() as session:
-        worker = session.scalars(select(Caseworker).where(Caseworker.municipality == Municipality.RODOVRE)).first()
-        if worker is None:
-            worker = create_caseworker(
-                session,
-                username=f"purge-{secrets.token_hex(3)}",
-                display_name="Per Lau",
-                password=PASSWORD,
-                municipality=Municipality.RODOVRE,
-                team=Team.BORGER,
-            )
+        username = add_caseworker(Municipality.RODOVRE, Team.BORGER, "Per Lau")
+        worker = session.scalars(select(Caseworker).where(Caseworker.username == username)).one()
         new = service.NewCase(
             sender=sender,
             municipality=Municipality.RODOVRE,

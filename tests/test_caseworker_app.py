@@ -3,34 +3,21 @@
 from __future__ import annotations
 
 import re
-import secrets
 
 import httpx
 import pytest
 
-from bot.caseworker.auth import create_caseworker
-from bot.storage.db import session_scope
 from bot.storage.models import Team
 from bot.taxonomy import Municipality
+from tests.conftest import CASEWORKER_PASSWORD, add_caseworker
 
 pytestmark = pytest.mark.integration
-PASSWORD = "endnu-en-lang-adgangskode"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]*)"')
 
 
 @pytest.fixture
 def username(migrated) -> str:
-    name = f"app-{secrets.token_hex(4)}"
-    with session_scope() as session:
-        create_caseworker(
-            session,
-            username=name,
-            display_name="Mona Berg",
-            password=PASSWORD,
-            municipality=Municipality.BALLERUP,
-            team=Team.BORGER,
-        )
-    return name
+    return add_caseworker(Municipality.BALLERUP, Team.BORGER, "Mona Berg")
 
 
 @pytest.fixture
@@ -39,7 +26,9 @@ def client(stack):
         yield http
 
 
-def login(client: httpx.Client, username: str, password: str = PASSWORD, with_csrf: bool = True) -> httpx.Response:
+def login(
+    client: httpx.Client, username: str, password: str = CASEWORKER_PASSWORD, with_csrf: bool = True
+) -> httpx.Response:
     token = _CSRF.search(client.get("/caseworker/login").text).group(1) if with_csrf else ""
     return client.post("/caseworker/login", data={"username": username, "password": password, "csrf_token": token})
 

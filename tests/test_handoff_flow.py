@@ -5,21 +5,18 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 import time
 
 import httpx
 import pytest
 
-from bot.caseworker.auth import create_caseworker
 from bot.handoff import service
 from bot.storage.db import session_scope
 from bot.storage.models import CaseStatus, Channel, HandoffCase, Team
 from bot.taxonomy import Municipality
-from tests.conftest import new_sender
+from tests.conftest import CASEWORKER_PASSWORD, add_caseworker, new_sender
 
 pytestmark = pytest.mark.integration
-PASSWORD = "en-lang-og-god-adgangskode"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -31,20 +28,7 @@ def caseworkers(migrated) -> dict[str, str]:
         "gladsaxe_virksomhed": (Municipality.GLADSAXE, Team.VIRKSOMHED, "Bo Jensen"),
         "rodovre_borger": (Municipality.RODOVRE, Team.BORGER, "Rikke Holm"),
     }
-    names = {}
-    with session_scope() as session:
-        for key, (municipality, team, display) in accounts.items():
-            username = f"{key}-{secrets.token_hex(3)}"
-            create_caseworker(
-                session,
-                username=username,
-                display_name=display,
-                password=PASSWORD,
-                municipality=municipality,
-                team=team,
-            )
-            names[key] = username
-    return names
+    return {key: add_caseworker(*account) for key, account in accounts.items()}
 
 
 class Citizen:
@@ -78,7 +62,7 @@ class Caseworker:
         page = self.client.get("/caseworker/login")
         token = _CSRF.search(page.text).group(1)
         response = self.client.post(
-            "/caseworker/login", data={"username": username, "password": PASSWORD, "csrf_token": token}
+            "/caseworker/login", data={"username": username, "password": CASEWORKER_PASSWORD, "csrf_token": token}
         )
         assert response.status_code == 303, response.text
 

@@ -4,34 +4,22 @@ the caseworker app's accessibility, in headless Chromium against the real stack.
 from __future__ import annotations
 
 import re
-import secrets
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from bot.caseworker.auth import create_caseworker
-from bot.storage.db import session_scope
 from bot.storage.models import Team
 from bot.taxonomy import Municipality
 from tests.browser.conftest import Chat
 from tests.browser.test_widget import serious_violations
+from tests.conftest import CASEWORKER_PASSWORD, add_caseworker
 
 pytestmark = pytest.mark.browser
-PASSWORD = "browser-test-adgangskode"
 
 
 @pytest.fixture
 def caseworker_page(browser: Browser, migrated) -> Page:
-    username = f"browser-{secrets.token_hex(4)}"
-    with session_scope() as session:
-        create_caseworker(
-            session,
-            username=username,
-            display_name="Karen Vestergaard",
-            password=PASSWORD,
-            municipality=Municipality.GLADSAXE,
-            team=Team.BORGER,
-        )
+    username = add_caseworker(Municipality.GLADSAXE, Team.BORGER, "Karen Vestergaard")
     context = browser.new_context(locale="da-DK", viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.username = username  # type: ignore[attr-defined]
@@ -42,7 +30,7 @@ def caseworker_page(browser: Browser, migrated) -> Page:
 def log_in(page: Page, base_url: str) -> None:
     page.goto(base_url + "/caseworker/login")
     page.get_by_label("Brugernavn").fill(page.username)  # type: ignore[attr-defined]
-    page.get_by_label("Adgangskode").fill(PASSWORD)
+    page.get_by_label("Adgangskode").fill(CASEWORKER_PASSWORD)
     page.get_by_role("button", name="Log ind").click()
     expect(page.get_by_role("heading", name="Indbakke")).to_be_visible()
 
