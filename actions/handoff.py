@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.actions import DomainDict, context_of, send
 from bot.dialogue import handoff, turns
 from bot.dialogue.messages import Kind
+from bot.dialogue.safety import is_crisis
 from bot.dialogue.transcript import read_transcript
 from bot.dialogue.turns import Reply
 from bot.handoff.hours import is_open
@@ -143,7 +144,8 @@ def _new_case(tracker: Tracker) -> NewCase:
     if municipality is None:
         raise ValueError("the handoff form always asks for the municipality")
     transcript = read_transcript(tracker.events)
-    reason = tracker.get_slot(turns.HANDOFF_REASON) or "request_human"
+    description = tracker.get_slot(handoff.DESCRIPTION) or ""
+    reason = "crisis" if is_crisis(description) else tracker.get_slot(turns.HANDOFF_REASON) or "request_human"
     contact = tracker.get_slot(handoff.CONTACT_INFO)
     name = tracker.get_slot(handoff.CONTACT_NAME)
     return NewCase(
@@ -156,7 +158,7 @@ def _new_case(tracker: Tracker) -> NewCase:
         topic=transcript.topic,
         article_ids=transcript.article_ids,
         transcript=transcript.lines,
-        description=tracker.get_slot(handoff.DESCRIPTION) or "",
+        description=description,
         contact_name=None if name in (None, handoff.SKIPPED) else name,
         contact_phone=contact if contact and "@" not in contact else None,
         contact_email=contact if contact and "@" in contact else None,
@@ -176,7 +178,8 @@ class ActionSubmitHandoff(Action):
             case = existing or create_case(session, new)
             position = queue_position(session, case)
         contact = new.contact_phone or new.contact_email
-        reply = Reply([handoff.submitted(new.channel, contact, position)], {turns.HANDOFF_REASON: None})
+        confirmation = handoff.submitted(new.channel, contact, position, urgent=new.reason == "crisis")
+        reply = Reply([confirmation], {turns.HANDOFF_REASON: None})
         return [*send(dispatcher, reply), *RESET_FORM]
 
 

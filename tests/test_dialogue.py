@@ -299,6 +299,8 @@ def test_decline_handoff_clears_the_offer() -> None:
 # -- safety ------------------------------------------------------------------
 
 CRISIS_PHRASINGS = [
+    "jeg står på en bro og vil springe",
+    "jeg tænker på at springe ud foran et tog",
     "Jeg tænker på selvmord",
     "jeg har selvmordstanker",
     "jeg overvejer at begå selvmord",
@@ -351,6 +353,7 @@ def test_is_crisis_catches_common_suicide_and_self_harm_wordings(text: str) -> N
 # clear self-harm wording, so it must not fire; the NLU model and the
 # caseworker offer remain for anything less clear.
 ORDINARY_SENTENCES = [
+    "jeg vil springe over frokosten og søge job i stedet",
     "jeg er stresset på mit arbejde",
     "mit job slår mig ihjel af kedsomhed",
     "jeg er ved at kede mig ihjel",

@@ -95,10 +95,10 @@ def wait_for(predicate, timeout: float = 5.0):
     raise AssertionError("condition not met in time")
 
 
-def rasa_tracker(stack, settings, sender: str) -> dict:
+def rasa_tracker(stack, settings, sender: str, events: str = "NONE") -> dict:
     token = settings.rasa_token.get_secret_value()
     url = f"{settings.rasa_url}/conversations/{sender}/tracker"
-    return httpx.get(url, params={"token": token, "include_events": "NONE"}).json()
+    return httpx.get(url, params={"token": token, "include_events": events}).json()
 
 
 def test_live_chat_handoff_round_trip(web, stack, settings, caseworkers):
@@ -175,7 +175,12 @@ def test_live_chat_handoff_round_trip(web, stack, settings, caseworkers):
 
     assert anne.post(f"/caseworker/cases/{case.id}/close", outcome="Besvaret i chatten").status_code == 303
     assert open_case(citizen.sender).status is CaseStatus.CLOSED
-    assert rasa_tracker(stack, settings, citizen.sender)["paused"] is False
+    tracker = rasa_tracker(stack, settings, citizen.sender, events="ALL")
+    assert tracker["paused"] is False
+    logged = [e.get("text") or "" for e in tracker["events"] if e["event"] in ("user", "bot")]
+    assert any("Hej, er der nogen?" in t for t in logged)  # the citizen's message to the caseworker
+    assert any("jeg hedder Anne" in t for t in logged)  # the caseworker's reply
+    assert all("0101901234" not in t for t in logged)
     closing = citizen.inbox(after=last_id)
     assert closing["handoff"] is None
     assert "assistenten igen" in closing["messages"][-1]["text"]

@@ -98,6 +98,7 @@ class ChatService:
         status = await run_in_threadpool(_case_status, request.sender)
         if status is CaseStatus.CLAIMED:
             await run_in_threadpool(_to_thread, request.sender, [(Author.CITIZEN, text)])
+            await self._keep_in_tracker(request, text)
             delivered = {"kind": Kind.HANDOFF.value, "status": "claimed", "delivered": True}
             turn = [*notice, {"recipient_id": request.sender, "custom": delivered}]
             return TurnResult(turn, self._since(started), masked, to_caseworker=True)
@@ -112,6 +113,16 @@ class ChatService:
             lines = [(Author.CITIZEN, text)] + [(Author.BOT, m["text"]) for m in turn if m.get("text")]
             await run_in_threadpool(_to_thread, request.sender, lines)
         return TurnResult(turn, self._since(started), masked)
+
+    async def _keep_in_tracker(self, request: ChatRequest, text: str) -> None:
+        """Send a message meant for the caseworker to Rasa too: its conversation
+        is paused, so Rasa only logs it and the tracker keeps the full
+        transcript. The chat goes on if Rasa is down."""
+        metadata = {**request.metadata.model_dump(exclude_none=True, mode="json"), "to_caseworker": True}
+        try:
+            await self.rasa.send_message(request.sender, text, metadata)
+        except RasaUnavailableError:
+            log.warning("tracker_event_failed", sender=self.sender_hash(request.sender))
 
     @staticmethod
     def _since(started: float) -> float:

@@ -212,12 +212,12 @@ async def claim(request: Request, case_id: int, csrf_token: Annotated[str, Form(
     return _back(case_id)
 
 
-def _reply(request: Request, case_id: int, text: str, csrf_token: str) -> HandoffCase:
+def _reply(request: Request, case_id: int, text: str, csrf_token: str) -> tuple[str, dict[str, str]]:
+    """Send the reply; return the citizen's sender id and how the caseworker is shown."""
     with signed_in(request) as (session, login):
         _check_csrf(login, csrf_token)
         case = service.reply(session, login.caseworker, case_id, text)
-        case.badge = service.caseworker_badge(login.caseworker)  # type: ignore[attr-defined]
-        return case
+        return case.sender, service.caseworker_badge(login.caseworker)
 
 
 @router.post("/cases/{case_id}/reply")
@@ -228,11 +228,11 @@ async def reply(
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     try:
-        case = await run_in_threadpool(_reply, request, case_id, text.strip(), csrf_token)
+        sender, badge = await run_in_threadpool(_reply, request, case_id, text.strip(), csrf_token)
     except service.AlreadyClaimedError:
         return _back(case_id, "?besked=ikke-din")
-    bot_event = {"event": "bot", "text": text.strip(), "metadata": {"caseworker": case.badge}}  # type: ignore[attr-defined]
-    await _tell_rasa(request, case.sender, bot_event)
+    # The caseworker's message also goes into Rasa's tracker, so it keeps the full transcript.
+    await _tell_rasa(request, sender, {"event": "bot", "text": text.strip(), "metadata": {"caseworker": badge}})
     return _back(case_id, "#svar")
 
 

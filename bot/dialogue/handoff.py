@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from bot.dialogue.messages import BotMessage, Button, Kind, intent_payload
+from bot.dialogue.safety import EMERGENCY_LINES
 from bot.handoff.hours import describe
 from bot.storage.models import Channel
 from bot.taxonomy import Audience, Municipality, Team, find_municipality
@@ -34,7 +35,10 @@ _PHONE = re.compile(r"^(?:\+45|0045)?(\d{8})$")
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 _CHAT_WORDS = re.compile(r"\b(chat|chatte|skrive her|nu|med det samme)\b", re.IGNORECASE)
 _CALLBACK_WORDS = re.compile(r"\b(ring|ringe|opkald|telefon|mail|e-mail|skriv til mig|kontakt mig)\w*", re.IGNORECASE)
-_SKIP_WORDS = re.compile(r"^(spring over|skip|nej|nej tak|-|vil ikke oplyse)\W*$", re.IGNORECASE)
+_SKIP_WORDS = re.compile(
+    r"^(spring( det| navnet)? over|skip|nej|nej tak|-|(det )?vil( jeg)? ikke oplyse.*|jeg springer navnet over)\W*$",
+    re.IGNORECASE,
+)
 
 REASON_PRIORITY = {"crisis": 1, "complaint": 2, "personal_case": 2, "fallback": 3, "request_human": 3}
 
@@ -165,7 +169,8 @@ def required_slots(channel: str | None, municipality_known: bool) -> list[str]:
     return [*slots, DESCRIPTION]
 
 
-def submitted(channel: Channel, contact: str | None, position: int) -> BotMessage:
+def submitted(channel: Channel, contact: str | None, position: int, urgent: bool = False) -> BotMessage:
+    """Confirm the handoff; an urgent one repeats where to get help at once."""
     if channel is Channel.CHAT:
         ahead = "Du er den næste i køen." if position <= 1 else f"Der er {position - 1} før dig i køen."
         text = (
@@ -176,6 +181,8 @@ def submitted(channel: Channel, contact: str | None, position: int) -> BotMessag
         text = (
             f"Tak. En medarbejder kontakter dig på {contact} i åbningstiden.\nDu kan stadig stille mig spørgsmål her."
         )
+    if urgent:
+        text += "\n" + EMERGENCY_LINES
     return BotMessage(text=text, custom={"kind": Kind.FORM.value, "handoff": channel.value, "queue": position})
 
 

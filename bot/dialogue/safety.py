@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import re
 
+#: Where to get help at once (numbers from the national fact sheet, "Safety").
+EMERGENCY_LINES = "Er du i fare lige nu, så ring 112.\nHar du tanker om selvmord, så ring til Livslinien på 70 201 201."
+
 _CRISIS = re.compile(
     r"selvmord|suicid"
     r"|tage (mit|mig) (eget )?liv|tage livet af mig|ende mit liv"
     r"|slå mig selv ihjel|dræbe mig selv|hænge mig|skyde mig"
+    r"|(springe|hoppe|kaste mig) ud (foran|fra)|vil springe(?! over)\b"
     r"|(skade|skader|gøre skade på|skære i|skærer i|skåret i) mig selv"
     r"|ikke (at )?leve (mere|længere)|orke at leve|orker ikke (at )?leve|ikke lyst til at leve"
     r"|(vil|ønsker at|har lyst til at) (bare )?dø\b|ønske jeg var død|bare være død"

@@ -18,7 +18,7 @@ from bot.dialogue.answers import (
     no_answer_message,
 )
 from bot.dialogue.messages import BotMessage, Button, Kind, intent_payload
-from bot.dialogue.safety import is_crisis
+from bot.dialogue.safety import EMERGENCY_LINES, is_crisis
 from bot.knowledge.engine import Decision, Engine
 from bot.taxonomy import Audience, Municipality
 
@@ -71,9 +71,7 @@ def _offer_slots(reason: str) -> dict[str, Any]:
 def crisis() -> Reply:
     message = _offer(
         "crisis",
-        "Det lyder meget svært, og det er godt, at du skriver.\n"
-        "Er du i fare lige nu, så ring 112.\n"
-        "Har du tanker om selvmord, så ring til Livslinien på 70 201 201. Du kan være anonym.\n"
+        f"Det lyder meget svært, og det er godt, at du skriver.\n{EMERGENCY_LINES}\n"
         "Vil du have, at en medarbejder fra kommunen kontakter dig?",
         kind=Kind.CRISIS,
     )
