@@ -29,8 +29,10 @@ REPLY_TIMEOUT_MS = 60_000
 expect.set_options(timeout=REPLY_TIMEOUT_MS)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Chromium for one test module. Playwright's sync API runs an event loop
+    while it is open, so it must be closed before any asyncio test runs."""
     if not CHROMIUM.exists():
         pytest.fail(f"No Chromium at {CHROMIUM}: install it with `apt-get install chromium`.")
     with sync_playwright() as playwright:

@@ -52,7 +52,7 @@ def test_citizen_and_caseworker_complete_a_live_chat(stack, chat: Chat, casework
     assert not serious_violations(cw), serious_violations(cw)
     screenshot(cw, "caseworker-inbox")
     cw.get_by_role("link", name=re.compile(r"^Sag \d+$")).last.click()
-    expect(cw.get_by_text("Jeg vil gerne høre, om jeg kan få hjælp")).to_be_visible()
+    expect(cw.locator("#thread").get_by_text("Jeg vil gerne høre, om jeg kan få hjælp").first).to_be_visible()
     cw.get_by_role("button", name="Tag sagen").click()
     expect(chat.panel.locator(".jca-queue")).to_contain_text("Karen")
     cw.get_by_label("Besked til borgeren").fill("Hej, jeg hedder Karen. Jeg kan godt hjælpe dig.")
