@@ -72,7 +72,7 @@ def test_citizen_and_caseworker_complete_a_live_chat(stack, chat: Chat, casework
     # The caseworker closes the case; the bot answers the citizen again.
     cw.get_by_label("Resultat (hvad blev aftalt?)").fill("Vejledt om fleksjob")
     cw.get_by_role("button", name="Luk sagen").click()
-    expect(cw.get_by_role("status")).to_contain_text("Sagen er lukket")
+    expect(cw.locator(".notice")).to_contain_text("Sagen er lukket")
     expect(chat.log).to_contain_text("assistenten igen")
     chat.ask("Hvad er et fleksjob?")
     expect(chat.log.locator(".jca-citation").last).to_contain_text("Kilde:")
