@@ -56,7 +56,7 @@ chromium:
 
 test-stories: model
 	$(RASA) test core --stories tests/test_stories.yml --model "$$($(PY) -m bot.model --path)" \
-	  --fail-on-prediction-errors --out results/stories
+	  --e2e --fail-on-prediction-errors --out results/stories
 
 bench-kb: setup
 	$(PY) -m bench.kb

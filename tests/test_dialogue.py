@@ -342,6 +342,8 @@ def test_is_crisis_catches_self_harm_wording(text: str) -> None:
         "jeg orker ikke at leve længere",
         "Jeg ville ønske jeg var død",
         "Jeg vil hænge mig",
+        "jeg har fået afslag igen og nu vil jeg bare ikke være her mere",
+        "jeg har ikke lyst til at være i live",
     ],
 )
 def test_is_crisis_catches_common_suicide_and_self_harm_wordings(text: str) -> None:
@@ -366,6 +368,8 @@ ORDINARY_SENTENCES = [
     "Vi skal skære ned på medarbejdere",
     "min kollega har skadet sig selv på arbejdet",
     "jeg orker ikke flere møder på jobcentret",
+    "jeg kan ikke være her i morgen, jeg er til tandlæge",
+    "jeg vil ikke være her på kurset mere, det er for let",
 ]
 
 

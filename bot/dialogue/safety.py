@@ -19,6 +19,7 @@ _CRISIS = re.compile(
     r"|(springe|hoppe|kaste mig) ud (foran|fra)|vil springe(?! over)\b"
     r"|(skade|skader|gøre skade på|skære i|skærer i|skåret i) mig selv"
     r"|ikke (at )?leve (mere|længere)|orke at leve|orker ikke (at )?leve|ikke lyst til at leve"
+    r"|ikke (lyst til )?(at )?være (i live|her (mere|længere)|til (mere|længere))"
     r"|(vil|ønsker at|har lyst til at) (bare )?dø\b|ønske jeg var død|bare være død"
     r"|gøre en ende på (det hele|mit liv|livet)|ende det hele"
     r"|bedre uden mig",
