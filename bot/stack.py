@@ -231,7 +231,10 @@ def main() -> int:
     def _stop(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
+    # Installed explicitly: a shell that starts us in the background hands
+    # down SIGINT as ignored, and Ctrl-C must still stop all three processes.
     signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
     try:
         print("Starting the action server, Rasa and the web app ...", flush=True)
         stack.start()
