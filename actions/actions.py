@@ -125,7 +125,8 @@ class ActionSetAudience(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         audience = _audience(next(tracker.get_latest_entity_values("audience"), None))
-        return send(dispatcher, turns.set_audience(audience))
+        ctx = context_of(tracker)
+        return send(dispatcher, turns.set_audience(get_engine(), ctx, audience))
 
 
 class ActionFallback(Action):

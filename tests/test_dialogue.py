@@ -287,9 +287,10 @@ def test_feedback_yes_thanks() -> None:
     assert reply.slots == {turns.ANSWER_HELPFUL: "ja"}
 
 
-def test_set_audience_remembers_the_audience() -> None:
-    assert turns.set_audience(Audience.VIRKSOMHED).slots == {turns.AUDIENCE: "virksomhed"}
-    assert turns.set_audience(None).slots == {}
+def test_set_audience_remembers_the_audience(engine: Engine) -> None:
+    short = Context("vi er en virksomhed", Municipality.GLADSAXE)
+    assert turns.set_audience(engine, short, Audience.VIRKSOMHED).slots == {turns.AUDIENCE: "virksomhed"}
+    assert turns.set_audience(engine, short, None).slots == {}
 
 
 def test_decline_handoff_clears_the_offer() -> None:
@@ -483,3 +484,19 @@ def test_read_transcript_keeps_user_and_bot_lines_articles_and_topic() -> None:
 def test_read_transcript_of_no_events_is_empty() -> None:
     transcript = read_transcript([])
     assert (transcript.lines, transcript.article_ids, transcript.topic) == ([], [], None)
+
+
+def test_set_audience_answers_a_question_in_the_same_message(engine: Engine) -> None:
+    text = "Vi er en virksomhed og vil gerne ansætte en ledig. Kan vi få løntilskud?"
+    reply = turns.set_audience(engine, Context(text, Municipality.RUDERSDAL), Audience.VIRKSOMHED)
+    assert kinds(reply.messages) == ["answer"]
+    assert reply.messages[0].custom["topic"] == "loentilskud"
+    assert reply.slots[turns.AUDIENCE] == "virksomhed"
+
+
+def test_set_municipality_answers_a_question_in_the_same_message(engine: Engine) -> None:
+    text = "Jeg bor i Rødovre. Hvad er et fleksjob?"
+    reply = turns.set_municipality(engine, Context(text, Municipality.RODOVRE), None)
+    assert kinds(reply.messages) == ["answer"]
+    assert reply.messages[0].text.startswith("Tak. Jeg svarer nu ud fra reglerne i Rødovre Kommune.")
+    assert reply.slots[turns.MUNICIPALITY] == "rodovre"

@@ -7,7 +7,7 @@ The custom actions in actions/ only read the tracker and dispatch the reply.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.dialogue.answers import (
@@ -178,8 +178,23 @@ def complaint(engine: Engine, ctx: Context) -> Reply:
     return Reply([offer, *([general] if general else [])], _offer_slots("complaint"))
 
 
+#: A message this long, or with a question mark, may be a question as well
+#: as an introduction ("Vi er en virksomhed i Gladsaxe. Kan vi få løntilskud?").
+QUESTION_MIN_WORDS = 6
+
+
+def _own_question(engine: Engine, ctx: Context) -> Reply | None:
+    """The answer when the message itself is a question the knowledge base answers."""
+    if ctx.municipality is None or ("?" not in ctx.text and len(ctx.text.split()) < QUESTION_MIN_WORDS):
+        return None
+    result = engine.search(ctx.text, ctx.municipality, ctx.audience)
+    if result.decision is Decision.ANSWER and result.best:
+        return _answer(engine, result.best.article.id, ctx.municipality)
+    return None
+
+
 def set_municipality(engine: Engine, ctx: Context, pending_question: str | None) -> Reply:
-    """Remember the municipality; answer the question that was waiting for it."""
+    """Remember the municipality; answer the question that was waiting for it, or this one."""
     if ctx.municipality is None:
         return Reply([municipality_question()])
     ack = f"Tak. Jeg svarer nu ud fra reglerne i {ctx.municipality.label} Kommune."
@@ -187,17 +202,23 @@ def set_municipality(engine: Engine, ctx: Context, pending_question: str | None)
     if pending_question:
         waiting = question(engine, Context(pending_question, ctx.municipality, ctx.audience))
         return Reply([BotMessage(text=ack), *waiting.messages], {**slots, **waiting.slots})
+    answered = _own_question(engine, ctx)
+    if answered:
+        return Reply([BotMessage(text=ack), *answered.messages], {**slots, **answered.slots})
     return Reply([BotMessage(text=ack, custom={"kind": Kind.SMALLTALK.value})], slots)
 
 
-def set_audience(audience: Audience | None) -> Reply:
-    if audience is Audience.VIRKSOMHED:
-        text = "Tak. Så svarer jeg dig som virksomhed. Hvad vil du gerne vide?"
-    elif audience is Audience.BORGER:
-        text = "Tak. Så svarer jeg dig som borger. Hvad vil du gerne vide?"
-    else:
+def set_audience(engine: Engine, ctx: Context, audience: Audience | None) -> Reply:
+    """Remember who is asking; answer at once if the message also asks something."""
+    if audience is None:
         return Reply([BotMessage(text="Hvad vil du gerne vide?", custom={"kind": Kind.SMALLTALK.value})])
-    return Reply([BotMessage(text=text, custom={"kind": Kind.SMALLTALK.value})], {AUDIENCE: audience.value})
+    slots = {AUDIENCE: audience.value}
+    answered = _own_question(engine, replace(ctx, audience=audience))
+    if answered:
+        return Reply(answered.messages, {**slots, **answered.slots})
+    who = "virksomhed" if audience is Audience.VIRKSOMHED else "borger"
+    text = f"Tak. Så svarer jeg dig som {who}. Hvad vil du gerne vide?"
+    return Reply([BotMessage(text=text, custom={"kind": Kind.SMALLTALK.value})], slots)
 
 
 def feedback(helpful: str | None) -> Reply:
