@@ -118,6 +118,16 @@ def _visible_article(engine: Engine, article_id: str | None, municipality: Munic
     return article_id if article.is_common or article.municipality == municipality else None
 
 
+def _sure_answer(engine: Engine, ctx: Context) -> Reply | None:
+    """The knowledge base's answer to the message, when it is sure of one."""
+    if ctx.municipality is None:
+        return None
+    result = engine.search(ctx.text, ctx.municipality, ctx.audience)
+    if result.decision is Decision.ANSWER and result.best:
+        return _answer(engine, result.best.article.id, ctx.municipality)
+    return None
+
+
 def _answer(engine: Engine, article_id: str, municipality: Municipality) -> Reply:
     article = engine.kb.article(article_id)
     return Reply(
@@ -130,10 +140,9 @@ def fallback(engine: Engine, ctx: Context) -> Reply:
     """The NLU model was unsure: try the knowledge base, else ask to rephrase."""
     if is_crisis(ctx.text):
         return crisis()
-    if ctx.municipality is not None:
-        result = engine.search(ctx.text, ctx.municipality, ctx.audience)
-        if result.decision is Decision.ANSWER and result.best:
-            return _answer(engine, result.best.article.id, ctx.municipality)
+    answered = _sure_answer(engine, ctx)
+    if answered:
+        return answered
     rephrase = BotMessage(
         text="Undskyld, det forstod jeg ikke helt. Vil du skrive det på en anden måde?",
         custom={"kind": Kind.FALLBACK.value, "reason": "not_understood"},
@@ -185,12 +194,9 @@ QUESTION_MIN_WORDS = 6
 
 def _own_question(engine: Engine, ctx: Context) -> Reply | None:
     """The answer when the message itself is a question the knowledge base answers."""
-    if ctx.municipality is None or ("?" not in ctx.text and len(ctx.text.split()) < QUESTION_MIN_WORDS):
+    if "?" not in ctx.text and len(ctx.text.split()) < QUESTION_MIN_WORDS:
         return None
-    result = engine.search(ctx.text, ctx.municipality, ctx.audience)
-    if result.decision is Decision.ANSWER and result.best:
-        return _answer(engine, result.best.article.id, ctx.municipality)
-    return None
+    return _sure_answer(engine, ctx)
 
 
 def set_municipality(engine: Engine, ctx: Context, pending_question: str | None) -> Reply:
@@ -200,9 +206,9 @@ def set_municipality(engine: Engine, ctx: Context, pending_question: str | None)
     ack = f"Tak. Jeg svarer nu ud fra reglerne i {ctx.municipality.label} Kommune."
     slots: dict[str, Any] = {MUNICIPALITY: ctx.municipality.value, PENDING_QUESTION: None}
     if pending_question:
-        waiting = question(engine, Context(pending_question, ctx.municipality, ctx.audience))
-        return Reply([BotMessage(text=ack), *waiting.messages], {**slots, **waiting.slots})
-    answered = _own_question(engine, ctx)
+        answered = question(engine, Context(pending_question, ctx.municipality, ctx.audience))
+    else:
+        answered = _own_question(engine, ctx)
     if answered:
         return Reply([BotMessage(text=ack), *answered.messages], {**slots, **answered.slots})
     return Reply([BotMessage(text=ack, custom={"kind": Kind.SMALLTALK.value})], slots)
