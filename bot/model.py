@@ -4,7 +4,7 @@
     python -m bot.model --path   # print the model path, fail if it is missing
 
 The model is named after a fingerprint (SHA-256) of config.yml, domain.yml,
-everything under data/ and the Rasa version, so a stale model is never
+everything under data/, our NLU component (bot/nlu/) and the Rasa version, so a stale model is never
 loaded and an unchanged project is never retrained.
 """
 
@@ -20,7 +20,7 @@ from pathlib import Path
 from bot.settings import ROOT, get_settings
 
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
-TRAINING_INPUTS = ("config.yml", "domain.yml", "data")
+TRAINING_INPUTS = ("config.yml", "domain.yml", "data", "bot/nlu")
 #: Environment for every Rasa process: no telemetry, no TensorFlow chatter.
 RASA_QUIET_ENV = {"RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
 
@@ -29,7 +29,8 @@ def _input_files(root: Path) -> list[Path]:
     files: list[Path] = []
     for name in TRAINING_INPUTS:
         path = root / name
-        files.extend(sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path])
+        found = sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+        files.extend(found if path.is_dir() else [path])
     return files
 
 

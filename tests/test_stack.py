@@ -18,6 +18,7 @@ def project(tmp_path: Path) -> Path:
     for name in ("config.yml", "domain.yml"):
         shutil.copy(ROOT / name, tmp_path / name)
     shutil.copytree(ROOT / "data", tmp_path / "data")
+    shutil.copytree(ROOT / "bot" / "nlu", tmp_path / "bot" / "nlu", ignore=shutil.ignore_patterns("__pycache__"))
     (tmp_path / "requirements").mkdir()
     shutil.copy(ROOT / "requirements" / "rasa.txt", tmp_path / "requirements" / "rasa.txt")
     return tmp_path
@@ -39,6 +40,17 @@ def test_fingerprint_changes_with_config_and_rasa_version(project):
     lock = project / "requirements" / "rasa.txt"
     lock.write_text(lock.read_text().replace("rasa==3.6.21", "rasa==3.6.20"))
     assert fingerprint(project) != changed_config
+
+
+def test_fingerprint_changes_with_our_nlu_component_but_not_with_bytecode(project):
+    before = fingerprint(project)
+    cache = project / "bot" / "nlu" / "__pycache__"
+    cache.mkdir()
+    (cache / "vocabulary.cpython-310.pyc").write_bytes(b"\0")
+    assert fingerprint(project) == before
+    code = project / "bot" / "nlu" / "vocabulary.py"
+    code.write_text(code.read_text() + "\n", encoding="utf-8")
+    assert fingerprint(project) != before
 
 
 def test_model_path_is_named_after_the_fingerprint(project, tmp_path):

@@ -1,0 +1,1 @@
+"""Additions to Rasa's NLU pipeline (loaded by Rasa, see config.yml)."""
