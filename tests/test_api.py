@@ -74,6 +74,24 @@ def test_greeting_robot_and_out_of_scope(web):
     assert "borger.dk" in " ".join(m.get("text", "") for m in refusal)
 
 
+def test_a_complaint_gets_a_caseworker_offer_and_the_cited_general_rule(web):
+    turn = chat(web, "Jeg vil klage over afgørelsen jeg har fået", municipality="rudersdal").json()
+    assert kinds(turn) == ["handoff"], turn
+    [general] = [m for m in turn if "article_id" in (m.get("custom") or {})]
+    assert general["text"].startswith("Det gælder generelt:") and "Kilde:" in general["text"]
+    assert {s["municipality"] for s in general["custom"]["sources"]} <= {"rudersdal", "alle"}
+
+
+def test_keyboard_mashes_are_not_understood_then_a_person_is_offered(web):
+    sender = new_sender()
+    first = chat(web, "sksksk", sender, municipality="gladsaxe").json()
+    assert kinds(first) == ["fallback"], first
+    assert "forstod jeg ikke" in first[0]["text"]
+    second = chat(web, "qazwsx edcrfv", sender, municipality="gladsaxe").json()
+    assert kinds(second) == ["handoff"], second
+    assert "medarbejder" in second[0]["text"]
+
+
 def test_missing_municipality_gets_four_buttons(web):
     turn = chat(web, "Hvad er et fleksjob?").json()
     question = next(m for m in turn if m.get("custom", {}).get("kind") == "clarify")

@@ -262,6 +262,15 @@ def test_complaint_explains_how_to_complain(engine: Engine, municipality: Munici
     assert any("klage" in text for text in general), general
 
 
+def test_the_general_rule_names_its_article_and_sources(engine: Engine) -> None:
+    reply = turns.complaint(engine, Context("Jeg er sur over en afgørelse", Municipality.RODOVRE))
+    [general] = reply.messages[1:]
+    assert "Kilde:" in (general.text or "")
+    assert set(general.custom) == {"topic", "article_id", "sources"}
+    assert general.custom["topic"] == engine.kb.article(general.custom["article_id"]).topic.value
+    assert {s["municipality"] for s in general.custom["sources"]} <= {"rodovre", "alle"}
+
+
 def test_complaint_about_a_caseworker_gets_the_complaint_rule(engine: Engine) -> None:
     reply = turns.complaint(engine, Context("Jeg er utilfreds med min sagsbehandler", Municipality.GLADSAXE))
     general = [m.text or "" for m in reply.messages[1:]]

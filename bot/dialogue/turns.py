@@ -150,15 +150,20 @@ def fallback(engine: Engine, ctx: Context) -> Reply:
     return _missed(ctx, rephrase)
 
 
+#: What a general rule beside a caseworker offer says of its article.
+GENERAL_RULE_KEYS = ("topic", "article_id", "sources")
+
+
 def _general_rule(engine: Engine, ctx: Context, *queries: str) -> BotMessage | None:
-    """The general rule from the knowledge base, as a message without a kind."""
+    """The general rule from the knowledge base: a cited answer without a kind."""
     if ctx.municipality is None:
         return None
     for query in queries:
         result = engine.search(query, ctx.municipality, ctx.audience)
         if result.decision is Decision.ANSWER and result.best:
             answer = answer_messages(result.best.article, engine.kb, ctx.municipality)[0]
-            return BotMessage(text="Det gælder generelt:\n" + (answer.text or ""))
+            custom = {key: answer.custom[key] for key in GENERAL_RULE_KEYS}
+            return BotMessage(text="Det gælder generelt:\n" + (answer.text or ""), custom=custom)
     return None
 
 
