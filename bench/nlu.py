@@ -2,6 +2,7 @@
 
     make bench-nlu                  (= python -m bench.nlu)
     python -m bench.nlu --skip-cv   (only the end-to-end part)
+    python -m bench.nlu --skip-e2e  (only the cross-validation)
 
 1. `rasa test nlu --cross-validation --folds 5` on data/nlu: intent macro-F1
    (target >= 0.92) and the per-intent F1 of the weakest intents.
@@ -139,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.nlu", description=__doc__.splitlines()[0])
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--skip-cv", action="store_true", help="only the end-to-end run")
+    parser.add_argument("--skip-e2e", action="store_true", help="only the cross-validation")
     args = parser.parse_args(argv)
     RESULTS.mkdir(parents=True, exist_ok=True)
     if not args.skip_cv:
@@ -148,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         weakest = sorted(intents.items(), key=lambda kv: kv[1]["f1-score"])[:5]
         print(f"Intent cross-validation ({args.folds} folds): macro-F1 {macro:.3f} (target >= {F1_TARGET})")
         print("  weakest: " + ", ".join(f"{name} {v['f1-score']:.3f}" for name, v in weakest))
+    if args.skip_e2e:
+        return 0
     e2e = end_to_end()
     print(f"End to end through /api/chat: {e2e['questions']} development questions")
     print(f"  right topic answered  {e2e['topic_accuracy']:.3f} (target >= {TOPIC_TARGET})")

@@ -23,7 +23,7 @@ WORD = re.compile(r"[^\W\d_]+")
 #: misspelt ("fleksjb" is "fleksjob").
 FUZZY_MIN_LENGTH = 4
 #: rapidfuzz ratio (0-100) from which a misspelling counts as the word.
-FUZZY_MIN_SCORE = 75
+FUZZY_MIN_SCORE = 80
 #: Shorter stems would make too many random letter strings known.
 STEM_MIN_LENGTH = 3
 
@@ -38,7 +38,7 @@ class Vocabulary:
     def __init__(self, known: Iterable[str], stems: Iterable[str] = ()) -> None:
         self.words = frozenset(known)
         self.stems = frozenset(stems)
-        self._fuzzy = sorted(w for w in self.words if len(w) >= FUZZY_MIN_LENGTH - 1)
+        self._fuzzy = sorted(w for w in self.words if len(w) >= FUZZY_MIN_LENGTH)
 
     @classmethod
     def from_texts(cls, texts: Iterable[str], stems: Iterable[str] = ()) -> Vocabulary:
