@@ -4,8 +4,8 @@
     python -m bot.model --path   # print the model path, fail if it is missing
 
 The model is named after a fingerprint (SHA-256) of config.yml, domain.yml,
-everything under data/, our NLU component (bot/nlu/) and the Rasa version, so a stale model is never
-loaded and an unchanged project is never retrained.
+everything under data/, our NLU component (bot/nlu/) and the Rasa version,
+so a stale model is never loaded and an unchanged project is never retrained.
 """
 
 from __future__ import annotations
@@ -29,8 +29,10 @@ def _input_files(root: Path) -> list[Path]:
     files: list[Path] = []
     for name in TRAINING_INPUTS:
         path = root / name
-        found = sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-        files.extend(found if path.is_dir() else [path])
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts))
+        else:
+            files.append(path)
     return files
 
 

@@ -20,6 +20,7 @@ from bot.dialogue.answers import (
 from bot.dialogue.messages import BotMessage, Button, Kind, intent_payload
 from bot.dialogue.safety import EMERGENCY_LINES, is_crisis
 from bot.knowledge.engine import Decision, Engine
+from bot.knowledge.schema import Article
 from bot.taxonomy import Audience, Municipality
 
 # Slot names, shared with domain.yml.
@@ -118,14 +119,18 @@ def _visible_article(engine: Engine, article_id: str | None, municipality: Munic
     return article_id if article.is_common or article.municipality == municipality else None
 
 
-def _sure_answer(engine: Engine, ctx: Context) -> Reply | None:
-    """The knowledge base's answer to the message, when it is sure of one."""
+def _sure_article(engine: Engine, ctx: Context, query: str) -> Article | None:
+    """The article the knowledge base is sure answers `query`, if any."""
     if ctx.municipality is None:
         return None
-    result = engine.search(ctx.text, ctx.municipality, ctx.audience)
-    if result.decision is Decision.ANSWER and result.best:
-        return _answer(engine, result.best.article.id, ctx.municipality)
-    return None
+    result = engine.search(query, ctx.municipality, ctx.audience)
+    return result.best.article if result.decision is Decision.ANSWER and result.best else None
+
+
+def _sure_answer(engine: Engine, ctx: Context) -> Reply | None:
+    """The knowledge base's answer to the message, when it is sure of one."""
+    article = _sure_article(engine, ctx, ctx.text)
+    return _answer(engine, article.id, ctx.municipality) if article and ctx.municipality else None
 
 
 def _answer(engine: Engine, article_id: str, municipality: Municipality) -> Reply:
@@ -156,12 +161,10 @@ GENERAL_RULE_KEYS = ("topic", "article_id", "sources")
 
 def _general_rule(engine: Engine, ctx: Context, *queries: str) -> BotMessage | None:
     """The general rule from the knowledge base: a cited answer without a kind."""
-    if ctx.municipality is None:
-        return None
     for query in queries:
-        result = engine.search(query, ctx.municipality, ctx.audience)
-        if result.decision is Decision.ANSWER and result.best:
-            answer = answer_messages(result.best.article, engine.kb, ctx.municipality)[0]
+        article = _sure_article(engine, ctx, query)
+        if article and ctx.municipality:
+            answer = answer_messages(article, engine.kb, ctx.municipality)[0]
             custom = {key: answer.custom[key] for key in GENERAL_RULE_KEYS}
             return BotMessage(text="Det gælder generelt:\n" + (answer.text or ""), custom=custom)
     return None
