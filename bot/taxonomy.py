@@ -120,6 +120,12 @@ def find_municipality(text: str) -> Municipality | None:
     return Municipality(match.lastgroup) if match and match.lastgroup else None
 
 
+def municipality_spans(text: str) -> list[tuple[int, int, Municipality]]:
+    """Where each municipality is named in a text: (start, end, municipality)."""
+    matches = _MUNICIPALITY_IN_TEXT.finditer(text)
+    return [(m.start(), m.end(), Municipality(m.lastgroup)) for m in matches if m.lastgroup]
+
+
 def parse_municipality(value: str) -> Municipality | None:
     """Return the municipality for an id or a name, else None ("Rødovre" -> rodovre)."""
     match = _MUNICIPALITY_IN_TEXT.fullmatch(value.strip())
