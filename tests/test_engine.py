@@ -132,3 +132,13 @@ def test_audience_borger_ranks_a_citizen_article_first(engine: Engine) -> None:
     best = engine.search("løntilskud", Municipality.GLADSAXE, Audience.BORGER).best
     assert best is not None
     assert best.article.audience in (Audience.BORGER, "begge")
+
+
+def test_words_no_article_uses_weigh_less_when_the_nlu_model_is_sure(engine: Engine) -> None:
+    """A long story names things no article does; when the NLU model is sure
+    it is a question, they dilute the match less and the story gets its answer."""
+    story = "min kusine har fibromyalgi og tinnitus, hun kan ikke tåle støj, kan hendes arbejdsplads få hjælpemidler"
+    assert engine.search(story, Municipality.BALLERUP).decision is Decision.NONE
+    sure = engine.search(story, Municipality.BALLERUP, nlu_sure=True)
+    assert sure.decision is Decision.ANSWER
+    assert sure.best is not None and sure.best.article.id == "alle-handicapkompensation-hjaelpemidler"

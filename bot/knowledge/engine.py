@@ -126,6 +126,10 @@ class Tuning:
     #: The same when the NLU model is already sure the message is an
     #: employment question (see `search(..., nlu_sure=True)`).
     none_below_nlu_sure: float = 0.15
+    #: How much a word no article uses counts against a match when the NLU
+    #: model is sure (a long story names many such things: "diskusprolaps",
+    #: "sosu-assistent"); 1 is as much as the rarest known word.
+    unknown_weight_nlu_sure: float = 0.5
     #: At or above this the top hit answers even if others are close.
     sure_above: float = 0.6
     #: Runners-up within this ratio of the top score make the question unclear.
@@ -220,8 +224,12 @@ class MunicipalityIndex:
             repaired.extend(self.analyzer.repair(token, self.vocabulary, self._choices))
         return self.analyzer.stems(repaired)
 
-    def scores(self, question: str) -> np.ndarray:
-        """Normalised score per article: the share of the question matched."""
+    def scores(self, question: str, unknown_weight: float = 1.0) -> np.ndarray:
+        """Normalised score per article: the share of the question matched.
+
+        A word no article uses counts as a miss of `unknown_weight` times the
+        rarest known word.
+        """
         stems = self.query_stems(question)
         known = [s for s in stems if s in self._idf]
         if not known:
@@ -229,7 +237,7 @@ class MunicipalityIndex:
         # A query word found once in a very short passage scores about
         # idf / (1 + k1 (1 - b)); dividing by that puts a full match near 1.
         best_case = 1 / (1 + self._bm25.k1 * (1 - self._bm25.b))
-        ceiling = sum(self._idf.get(s, self._unknown_idf) for s in stems) * best_case
+        ceiling = sum(self._idf.get(s, self._unknown_idf * unknown_weight) for s in stems) * best_case
         passage_scores = self._bm25.get_scores(known) * self._weights / ceiling
         best_passage = np.zeros(len(self.articles))
         np.maximum.at(best_passage, self._owners, passage_scores)
@@ -262,7 +270,7 @@ class Engine:
         question, which lowers the bar for answering it.
         """
         index = self._indexes[municipality]
-        scores = index.scores(question)
+        scores = index.scores(question, self.tuning.unknown_weight_nlu_sure if nlu_sure else 1.0)
         for n, article in enumerate(index.articles):
             if audience is not None and article.audience == audience.value:
                 scores[n] *= self.tuning.audience_boost
