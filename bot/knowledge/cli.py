@@ -7,10 +7,12 @@ from pathlib import Path
 
 import yaml
 
+from bot.knowledge import nlu_examples
 from bot.knowledge.engine import Engine
 from bot.knowledge.sections import parse_sections
 from bot.knowledge.store import SOURCES_DIR, SOURCES_FILE, load_knowledge
 from bot.knowledge.validate import validate
+from bot.settings import ROOT
 from bot.taxonomy import ALL_MUNICIPALITIES, CORE_TOPICS, Audience, Municipality, Topic
 
 SILENT_MARK = "tavs"
@@ -24,7 +26,18 @@ def validate_command(directory: Path) -> int:
         print(f"\n{len(errors)} problem(s) in the knowledge base.")
         return 1
     kb = load_knowledge(directory)
+    if nlu_examples.is_stale(kb):
+        print(f"{nlu_examples.OUTPUT.relative_to(ROOT)} is stale: run python -m bot.knowledge nlu-examples")
+        return 1
     print(f"OK: {len(kb.articles)} articles, {len(kb.sources)} sources.")
+    return 0
+
+
+def write_nlu_examples(directory: Path) -> int:
+    """Rewrite the NLU examples generated from the articles' questions."""
+    lines = nlu_examples.examples(load_knowledge(directory), nlu_examples.hand_written_examples())
+    nlu_examples.OUTPUT.write_text(nlu_examples.render(lines), encoding="utf-8")
+    print(f"Wrote {len(lines)} examples to {nlu_examples.OUTPUT.relative_to(ROOT)}.")
     return 0
 
 
