@@ -24,6 +24,7 @@ from pathlib import Path
 import yaml
 
 from bot.dialogue.safety import is_crisis
+from bot.knowledge.schema import Article
 from bot.knowledge.store import KnowledgeBase
 from bot.settings import ROOT
 from bot.taxonomy import municipality_spans
@@ -65,12 +66,17 @@ def annotate(question: str) -> str:
     return "".join([*out, question[last:]])
 
 
+def is_crisis_article(article: Article) -> bool:
+    """The article people ask for with crisis wording (the emergency numbers)."""
+    return any(is_crisis(q) for q in article.questions)
+
+
 def examples(kb: KnowledgeBase, known: set[str]) -> list[str]:
     """The articles' questions that may teach ask_question, in article order."""
     chosen: list[str] = []
     seen = set(known)
     for article in kb.articles:
-        if any(is_crisis(q) for q in article.questions):
+        if is_crisis_article(article):
             continue  # the crisis article: its every question is the crisis intent's
         for question in article.questions:
             text = " ".join(question.split())
