@@ -130,3 +130,78 @@ def parse_municipality(value: str) -> Municipality | None:
     """Return the municipality for an id or a name, else None ("Rødovre" -> rodovre)."""
     match = _MUNICIPALITY_IN_TEXT.fullmatch(value.strip())
     return Municipality(match.lastgroup) if match and match.lastgroup else None
+
+
+#: Denmark's other municipalities by official name, so the assistant can tell a
+#: user that it does not cover theirs instead of not understanding them.
+OTHER_MUNICIPALITIES: tuple[str, ...] = (
+    *("Albertslund Kommune", "Allerød Kommune", "Bornholms Regionskommune", "Brøndby Kommune"),
+    *("Dragør Kommune", "Egedal Kommune", "Fredensborg Kommune", "Frederiksberg Kommune"),
+    *("Frederikssund Kommune", "Furesø Kommune", "Gentofte Kommune", "Glostrup Kommune"),
+    *("Gribskov Kommune", "Halsnæs Kommune", "Helsingør Kommune", "Herlev Kommune"),
+    *("Hillerød Kommune", "Hvidovre Kommune", "Høje-Taastrup Kommune", "Hørsholm Kommune"),
+    *("Ishøj Kommune", "Københavns Kommune", "Lyngby-Taarbæk Kommune", "Tårnby Kommune"),
+    *("Vallensbæk Kommune", "Faxe Kommune", "Greve Kommune", "Guldborgsund Kommune"),
+    *("Holbæk Kommune", "Kalundborg Kommune", "Køge Kommune", "Lejre Kommune"),
+    *("Lolland Kommune", "Næstved Kommune", "Odsherred Kommune", "Ringsted Kommune"),
+    *("Roskilde Kommune", "Slagelse Kommune", "Solrød Kommune", "Sorø Kommune"),
+    *("Stevns Kommune", "Vordingborg Kommune", "Assens Kommune", "Billund Kommune"),
+    *("Esbjerg Kommune", "Fanø Kommune", "Fredericia Kommune", "Faaborg-Midtfyn Kommune"),
+    *("Haderslev Kommune", "Kerteminde Kommune", "Kolding Kommune", "Langeland Kommune"),
+    *("Middelfart Kommune", "Nordfyns Kommune", "Nyborg Kommune", "Odense Kommune"),
+    *("Svendborg Kommune", "Sønderborg Kommune", "Tønder Kommune", "Varde Kommune"),
+    *("Vejen Kommune", "Vejle Kommune", "Ærø Kommune", "Aabenraa Kommune"),
+    *("Favrskov Kommune", "Hedensted Kommune", "Herning Kommune", "Holstebro Kommune"),
+    *("Horsens Kommune", "Ikast-Brande Kommune", "Lemvig Kommune", "Norddjurs Kommune"),
+    *("Odder Kommune", "Randers Kommune", "Ringkøbing-Skjern Kommune", "Samsø Kommune"),
+    *("Silkeborg Kommune", "Skanderborg Kommune", "Skive Kommune", "Struer Kommune"),
+    *("Syddjurs Kommune", "Viborg Kommune", "Aarhus Kommune", "Brønderslev Kommune"),
+    *("Frederikshavn Kommune", "Hjørring Kommune", "Jammerbugt Kommune", "Læsø Kommune"),
+    *("Mariagerfjord Kommune", "Morsø Kommune", "Rebild Kommune", "Thisted Kommune"),
+    *("Vesthimmerland Kommune", "Aalborg Kommune"),
+)
+#: Other ways people name them ("kbh", "lyngby", "århus").
+_OTHER_ALIASES: dict[str, str] = {
+    "kbh": "Københavns Kommune",
+    "københavn": "Københavns Kommune",
+    "bornholm": "Bornholms Regionskommune",
+    "nordfyn": "Nordfyns Kommune",
+    "lyngby": "Lyngby-Taarbæk Kommune",
+    "taastrup": "Høje-Taastrup Kommune",
+    "ikast": "Ikast-Brande Kommune",
+    "brande": "Ikast-Brande Kommune",
+    "ringkøbing": "Ringkøbing-Skjern Kommune",
+    "skjern": "Ringkøbing-Skjern Kommune",
+    "faaborg": "Faaborg-Midtfyn Kommune",
+}
+#: Names that are also everyday words ("hele vejen", "en skive") count only
+#: when followed by "kommune".
+_EVERYDAY_WORDS = frozenset({"vejen", "skive", "greve", "odder", "struer"})
+
+
+def _fold(text: str) -> str:
+    """Lower case with one spelling of æ, ø and å ("Tårnby" and "Taarnby" alike)."""
+    text = text.lower().replace("-", " ")
+    for letter, plain in (("å", "aa"), ("æ", "ae"), ("ø", "o"), ("oe", "o")):
+        text = text.replace(letter, plain)
+    return text
+
+
+def _other_names() -> dict[str, str]:
+    names = {name.removesuffix(" Kommune").removesuffix("s Regionskommune"): name for name in OTHER_MUNICIPALITIES}
+    return {_fold(short): name for short, name in {**names, **_OTHER_ALIASES}.items()}
+
+
+_OTHER_NAMES = _other_names()
+_OTHER_IN_TEXT = re.compile(
+    "|".join(
+        rf"\b{re.escape(short)}\b" + (r"(?= kommune\b)" if short in _EVERYDAY_WORDS else "")
+        for short in sorted(_OTHER_NAMES, key=len, reverse=True)
+    )
+)
+
+
+def find_other_municipality(text: str) -> str | None:
+    """The official name of another Danish municipality named in a text, if any."""
+    match = _OTHER_IN_TEXT.search(_fold(text))
+    return _OTHER_NAMES[match.group()] if match else None

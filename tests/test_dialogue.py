@@ -157,9 +157,36 @@ def test_set_municipality_without_pending_question_acknowledges(engine: Engine) 
 
 
 def test_set_municipality_asks_again_when_none_was_recognised(engine: Engine) -> None:
-    reply = turns.set_municipality(engine, Context("Aarhus"), "Hvad er et fleksjob?")
-    assert kinds(reply.messages) == [Kind.CLARIFY.value]
+    reply = turns.set_municipality(engine, Context("det ved jeg ikke"), "Hvad er et fleksjob?")
+    [message] = reply.messages
+    assert message.custom["kind"] == Kind.CLARIFY.value
+    assert message.text.startswith("Hvilken kommune")
     assert reply.slots == {}
+
+
+def test_another_municipality_is_told_the_assistant_covers_only_four(engine: Engine) -> None:
+    reply = turns.set_municipality(engine, Context("Aarhus"), "Hvad er et fleksjob?")
+    [message] = reply.messages
+    assert message.text.startswith(
+        "Jeg kan kun svare om jobcentrene i Ballerup, Gladsaxe, Rødovre og Rudersdal Kommune. "
+        "Hører du til Aarhus Kommune, skal du kontakte jobcentret dér."
+    )
+    assert [b.title for b in message.buttons] == ["Ballerup", "Gladsaxe", "Rødovre", "Rudersdal"]
+    assert reply.slots == {}
+
+
+def test_question_naming_another_municipality_says_so_and_keeps_the_question(engine: Engine) -> None:
+    reply = turns.question(engine, Context("kan jeg få fleksjob i Hvidovre"))
+    assert "Hvidovre Kommune" in reply.messages[0].text
+    assert reply.slots == {turns.PENDING_QUESTION: "kan jeg få fleksjob i Hvidovre"}
+
+
+def test_fallback_naming_another_municipality_says_so_instead_of_not_understood(engine: Engine) -> None:
+    reply = turns.fallback(engine, Context("jeg bor i kbh", Municipality.BALLERUP, fallback_streak=1))
+    [message] = reply.messages
+    assert "Københavns Kommune" in message.text
+    assert message.custom["kind"] == Kind.CLARIFY.value
+    assert reply.slots[turns.FALLBACK_STREAK] == 0
 
 
 def test_chosen_article_of_the_users_municipality_is_answered(engine: Engine) -> None:

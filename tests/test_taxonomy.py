@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from bot.taxonomy import Municipality, find_municipality, parse_municipality
+from bot.taxonomy import (
+    OTHER_MUNICIPALITIES,
+    Municipality,
+    find_municipality,
+    find_other_municipality,
+    parse_municipality,
+)
 
 
 @pytest.mark.parametrize(
@@ -81,3 +87,31 @@ def test_parse_municipality_rejects_anything_but_a_whole_name(value: str) -> Non
 
 def test_every_municipality_id_parses_to_itself() -> None:
     assert [parse_municipality(m.value) for m in Municipality] == list(Municipality)
+
+
+def test_denmark_has_94_other_municipalities() -> None:
+    assert len(set(OTHER_MUNICIPALITIES)) == 98 - len(Municipality)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Hvidovre", "Hvidovre Kommune"),
+        ("jeg bor i København", "Københavns Kommune"),
+        ("vi holder til i kbh", "Københavns Kommune"),
+        ("århus", "Aarhus Kommune"),
+        ("Høje Taastrup", "Høje-Taastrup Kommune"),
+        ("taarnby", "Tårnby Kommune"),
+        ("jeg bor på Bornholm", "Bornholms Regionskommune"),
+        ("Vejen Kommune", "Vejen Kommune"),
+    ],
+)
+def test_find_other_municipality_names_it_officially(text: str, expected: str) -> None:
+    assert find_other_municipality(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["Ballerup", "jeg bor i rødovre", "jeg er på vej hele vejen", "en skive brød", "hvad er et fleksjob"]
+)
+def test_find_other_municipality_ignores_our_four_and_everyday_words(text: str) -> None:
+    assert find_other_municipality(text) is None

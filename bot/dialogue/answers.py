@@ -130,10 +130,22 @@ def no_answer_message() -> BotMessage:
     )
 
 
-def municipality_question() -> BotMessage:
-    """Ask which municipality the user belongs to, with one button each."""
+def municipality_question(other: str | None = None) -> BotMessage:
+    """Ask which municipality the user belongs to, with one button each.
+
+    `other` is another municipality the user named: say first that the
+    assistant does not cover it, and where to ask instead.
+    """
+    text = "Hvilken kommune bor du i, eller ligger din virksomhed i? Så kan jeg give dig det rigtige svar."
+    if other:
+        *first, last = (m.label for m in Municipality)
+        text = (
+            f"Jeg kan kun svare om jobcentrene i {', '.join(first)} og {last} Kommune. "
+            f"Hører du til {other}, skal du kontakte jobcentret dér. "
+            "Hører du til en af de fire kommuner, kan du vælge den her."
+        )
     return BotMessage(
-        text="Hvilken kommune bor du i, eller ligger din virksomhed i? Så kan jeg give dig det rigtige svar.",
+        text=text,
         buttons=tuple(
             Button(m.label, intent_payload("inform_municipality", municipality=m.value)) for m in Municipality
         ),

@@ -21,7 +21,7 @@ from bot.dialogue.messages import BotMessage, Button, Kind, intent_payload
 from bot.dialogue.safety import EMERGENCY_LINES, is_crisis
 from bot.knowledge.engine import Decision, Engine
 from bot.knowledge.schema import Article
-from bot.taxonomy import Audience, Municipality
+from bot.taxonomy import Audience, Municipality, find_other_municipality
 
 # Slot names, shared with domain.yml.
 MUNICIPALITY = "municipality"
@@ -96,7 +96,7 @@ def question(engine: Engine, ctx: Context, article_id: str | None = None) -> Rep
     if is_crisis(ctx.text):
         return crisis()
     if ctx.municipality is None:
-        return Reply([municipality_question()], {PENDING_QUESTION: ctx.text})
+        return Reply([municipality_question(find_other_municipality(ctx.text))], {PENDING_QUESTION: ctx.text})
     chosen = _visible_article(engine, article_id, ctx.municipality)
     if chosen is not None:
         return _answer(engine, chosen, ctx.municipality)
@@ -148,6 +148,9 @@ def fallback(engine: Engine, ctx: Context) -> Reply:
     answered = _sure_answer(engine, ctx)
     if answered:
         return answered
+    other = find_other_municipality(ctx.text)
+    if other:
+        return Reply([municipality_question(other)], {FALLBACK_STREAK: 0, HANDOFF_OFFERED: False})
     rephrase = BotMessage(
         text="Undskyld, det forstod jeg ikke helt. Vil du skrive det på en anden måde?",
         custom={"kind": Kind.FALLBACK.value, "reason": "not_understood"},
@@ -210,7 +213,7 @@ def _own_question(engine: Engine, ctx: Context) -> Reply | None:
 def set_municipality(engine: Engine, ctx: Context, pending_question: str | None) -> Reply:
     """Remember the municipality; answer the question that was waiting for it, or this one."""
     if ctx.municipality is None:
-        return Reply([municipality_question()])
+        return Reply([municipality_question(find_other_municipality(ctx.text))])
     ack = f"Tak. Jeg svarer nu ud fra reglerne i {ctx.municipality.label} Kommune."
     slots: dict[str, Any] = {MUNICIPALITY: ctx.municipality.value, PENDING_QUESTION: None}
     if pending_question:
