@@ -138,6 +138,15 @@ class ActionFallback(Action):
         return send(dispatcher, turns.fallback(get_engine(), ctx), ctx)
 
 
+class ActionOutOfScope(Action):
+    def name(self) -> str:
+        return "action_out_of_scope"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        ctx = context_of(tracker)
+        return send(dispatcher, turns.out_of_scope(ctx), ctx)
+
+
 class ActionCrisis(Action):
     def name(self) -> str:
         return "action_crisis"

@@ -28,6 +28,7 @@ from actions.actions import (
     ActionDeclineHandoff,
     ActionFallback,
     ActionFeedback,
+    ActionOutOfScope,
     ActionPersonalCase,
     ActionRestart,
     ActionSessionStart,
@@ -314,7 +315,26 @@ async def test_crisis_during_the_handoff_form_stops_the_form() -> None:
     assert events[-2:] == [ActiveLoop(None), SlotSet("requested_slot", None)]
 
 
-@pytest.mark.parametrize("action", [ActionAnswer(), ActionFallback(), ActionPersonalCase(), ActionComplaint()])
+async def test_out_of_scope_says_what_the_assistant_helps_with() -> None:
+    tracker = make_tracker("hvornår bliver mit skrald hentet", slots={"municipality": "rodovre"}, intent="out_of_scope")
+    messages, events = await run(ActionOutOfScope(), tracker)
+    [message] = messages
+    assert message["custom"] == {"kind": "out_of_scope"}
+    assert "fleksjob" in message["text"] and "borger.dk" in message["text"]
+    assert slot_events(events) == {"municipality": "rodovre"}
+
+
+async def test_out_of_scope_naming_another_municipality_names_the_four() -> None:
+    tracker = make_tracker("jeg bor i københavn", slots={"municipality": "rodovre"}, intent="out_of_scope")
+    [message], _ = await run(ActionOutOfScope(), tracker)
+    assert message["custom"] == {"kind": "clarify", "question": "municipality"}
+    assert "Hører du til Københavns Kommune, skal du kontakte jobcentret dér." in message["text"]
+    assert [b["title"] for b in message["buttons"]] == ["Ballerup", "Gladsaxe", "Rødovre", "Rudersdal"]
+
+
+@pytest.mark.parametrize(
+    "action", [ActionAnswer(), ActionFallback(), ActionOutOfScope(), ActionPersonalCase(), ActionComplaint()]
+)
 async def test_crisis_wording_wins_in_every_answering_action(action: Action) -> None:
     tracker = make_tracker("jeg tænker på selvmord", slots={"municipality": "gladsaxe"})
     messages, _ = await run(action, tracker)

@@ -189,6 +189,20 @@ def test_fallback_naming_another_municipality_says_so_instead_of_not_understood(
     assert reply.slots[turns.FALLBACK_STREAK] == 0
 
 
+def test_out_of_scope_naming_another_municipality_names_the_four() -> None:
+    reply = turns.out_of_scope(Context("jeg bor i Aarhus", Municipality.GLADSAXE, fallback_streak=1))
+    [message] = reply.messages
+    assert "Hører du til Aarhus Kommune" in message.text
+    assert reply.slots == {turns.FALLBACK_STREAK: 0, turns.HANDOFF_OFFERED: False}
+
+
+def test_out_of_scope_refuses_and_points_elsewhere() -> None:
+    reply = turns.out_of_scope(Context("hvad skal jeg have til aftensmad", Municipality.GLADSAXE))
+    assert kinds(reply.messages) == [Kind.OUT_OF_SCOPE.value]
+    assert "borger.dk" in reply.messages[0].text
+    assert reply.slots == {}
+
+
 def test_chosen_article_of_the_users_municipality_is_answered(engine: Engine) -> None:
     reply = turns.question(engine, Context("", Municipality.RODOVRE), article_id="rodovre-fleksjob-borger")
     assert reply.messages[0].custom["article_id"] == "rodovre-fleksjob-borger"

@@ -130,6 +130,18 @@ def no_answer_message() -> BotMessage:
     )
 
 
+def out_of_scope_message() -> BotMessage:
+    """Refuse politely: say what the assistant helps with and where else to look."""
+    return BotMessage(
+        text=(
+            "Det kan jeg desværre ikke hjælpe med. Jeg kan kun svare på spørgsmål om job, fleksjob, "
+            "løntilskud, praktik, hjælp ved handicap og jobcenterets hjælp til virksomheder.\n"
+            "Andre spørgsmål til kommunen kan du finde svar på på kommunens hjemmeside eller på borger.dk."
+        ),
+        custom={"kind": Kind.OUT_OF_SCOPE.value},
+    )
+
+
 def municipality_question(other: str | None = None) -> BotMessage:
     """Ask which municipality the user belongs to, with one button each.
 

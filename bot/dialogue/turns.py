@@ -16,6 +16,7 @@ from bot.dialogue.answers import (
     clarify_message,
     municipality_question,
     no_answer_message,
+    out_of_scope_message,
 )
 from bot.dialogue.messages import BotMessage, Button, Kind, intent_payload
 from bot.dialogue.safety import EMERGENCY_LINES, is_crisis
@@ -156,6 +157,17 @@ def fallback(engine: Engine, ctx: Context) -> Reply:
         custom={"kind": Kind.FALLBACK.value, "reason": "not_understood"},
     )
     return _missed(ctx, rephrase)
+
+
+def out_of_scope(ctx: Context) -> Reply:
+    """Not an employment question. A user who names another municipality
+    ("jeg bor i København") is told which four the assistant covers."""
+    if is_crisis(ctx.text):
+        return crisis()
+    other = find_other_municipality(ctx.text)
+    if other:
+        return Reply([municipality_question(other)], {FALLBACK_STREAK: 0, HANDOFF_OFFERED: False})
+    return Reply([out_of_scope_message()])
 
 
 #: What a general rule beside a caseworker offer says of its article.
