@@ -92,10 +92,13 @@ def test_keyboard_mashes_are_not_understood_then_a_person_is_offered(web):
     assert "medarbejder" in second[0]["text"]
 
 
-def test_a_user_of_another_municipality_is_told_which_four_are_covered(web):
-    turn = chat(web, "jeg bor i københavn", municipality="ballerup").json()
+@pytest.mark.parametrize(
+    ("message", "name"), [("jeg bor i københavn", "Københavns Kommune"), ("jeg bor i aarhus", "Aarhus Kommune")]
+)
+def test_a_user_of_another_municipality_is_told_which_four_are_covered(web, message, name):
+    turn = chat(web, message, municipality="ballerup").json()
     assert kinds(turn) == ["clarify"], turn
-    assert "Hører du til Københavns Kommune, skal du kontakte jobcentret dér." in turn[0]["text"]
+    assert f"Hører du til {name}, skal du kontakte jobcentret dér." in turn[0]["text"]
 
 
 def test_missing_municipality_gets_four_buttons(web):

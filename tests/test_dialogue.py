@@ -196,6 +196,13 @@ def test_out_of_scope_naming_another_municipality_names_the_four() -> None:
     assert reply.slots == {turns.FALLBACK_STREAK: 0, turns.HANDOFF_OFFERED: False}
 
 
+def test_audience_turn_naming_another_municipality_names_the_four(engine: Engine) -> None:
+    reply = turns.set_audience(engine, Context("jeg bor i aarhus", Municipality.RUDERSDAL), None)
+    [message] = reply.messages
+    assert "Hører du til Aarhus Kommune" in message.text
+    assert turns.AUDIENCE not in reply.slots
+
+
 def test_out_of_scope_refuses_and_points_elsewhere() -> None:
     reply = turns.out_of_scope(Context("hvad skal jeg have til aftensmad", Municipality.GLADSAXE))
     assert kinds(reply.messages) == [Kind.OUT_OF_SCOPE.value]

@@ -240,6 +240,9 @@ def set_municipality(engine: Engine, ctx: Context, pending_question: str | None)
 def set_audience(engine: Engine, ctx: Context, audience: Audience | None) -> Reply:
     """Remember who is asking; answer at once if the message also asks something."""
     if audience is None:
+        other = find_other_municipality(ctx.text)
+        if other:  # "jeg bor i Aarhus" read as telling who is asking
+            return Reply([municipality_question(other)], {FALLBACK_STREAK: 0, HANDOFF_OFFERED: False})
         return Reply([BotMessage(text="Hvad vil du gerne vide?", custom={"kind": Kind.SMALLTALK.value})])
     slots = {AUDIENCE: audience.value}
     answered = _own_question(engine, replace(ctx, audience=audience))
