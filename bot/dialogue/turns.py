@@ -146,12 +146,9 @@ def fallback(engine: Engine, ctx: Context) -> Reply:
     """The NLU model was unsure: try the knowledge base, else ask to rephrase."""
     if is_crisis(ctx.text):
         return crisis()
-    answered = _sure_answer(engine, ctx)
-    if answered:
-        return answered
-    other = find_other_municipality(ctx.text)
-    if other:
-        return Reply([municipality_question(other)], {FALLBACK_STREAK: 0, HANDOFF_OFFERED: False})
+    understood = _sure_answer(engine, ctx) or _other_municipality(ctx)
+    if understood:
+        return understood
     rephrase = BotMessage(
         text="Undskyld, det forstod jeg ikke helt. Vil du skrive det på en anden måde?",
         custom={"kind": Kind.FALLBACK.value, "reason": "not_understood"},
@@ -159,15 +156,20 @@ def fallback(engine: Engine, ctx: Context) -> Reply:
     return _missed(ctx, rephrase)
 
 
+def _other_municipality(ctx: Context) -> Reply | None:
+    """Tell a user who names another municipality which four are covered."""
+    other = find_other_municipality(ctx.text)
+    if not other:
+        return None
+    return Reply([municipality_question(other)], {FALLBACK_STREAK: 0, HANDOFF_OFFERED: False})
+
+
 def out_of_scope(ctx: Context) -> Reply:
     """Not an employment question. A user who names another municipality
     ("jeg bor i København") is told which four the assistant covers."""
     if is_crisis(ctx.text):
         return crisis()
-    other = find_other_municipality(ctx.text)
-    if other:
-        return Reply([municipality_question(other)], {FALLBACK_STREAK: 0, HANDOFF_OFFERED: False})
-    return Reply([out_of_scope_message()])
+    return _other_municipality(ctx) or Reply([out_of_scope_message()])
 
 
 #: What a general rule beside a caseworker offer says of its article.
@@ -240,10 +242,10 @@ def set_municipality(engine: Engine, ctx: Context, pending_question: str | None)
 def set_audience(engine: Engine, ctx: Context, audience: Audience | None) -> Reply:
     """Remember who is asking; answer at once if the message also asks something."""
     if audience is None:
-        other = find_other_municipality(ctx.text)
-        if other:  # "jeg bor i Aarhus" read as telling who is asking
-            return Reply([municipality_question(other)], {FALLBACK_STREAK: 0, HANDOFF_OFFERED: False})
-        return Reply([BotMessage(text="Hvad vil du gerne vide?", custom={"kind": Kind.SMALLTALK.value})])
+        # "jeg bor i Aarhus" may be read as telling who is asking.
+        return _other_municipality(ctx) or Reply(
+            [BotMessage(text="Hvad vil du gerne vide?", custom={"kind": Kind.SMALLTALK.value})]
+        )
     slots = {AUDIENCE: audience.value}
     answered = _own_question(engine, replace(ctx, audience=audience))
     if answered:
