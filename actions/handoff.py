@@ -16,6 +16,7 @@ from bot.dialogue.transcript import read_transcript
 from bot.dialogue.turns import Reply
 from bot.handoff.hours import is_open
 from bot.handoff.service import NewCase, create_case, live_case, queue_position
+from bot.knowledge.service import get_engine
 from bot.settings import DEFAULT_OPENING_HOURS, get_settings
 from bot.storage.db import session_scope
 from bot.storage.models import Channel
@@ -111,6 +112,14 @@ class ValidateHandoffForm(FormValidationAction):
         _dispatch_problem(dispatcher, checked.problem)
         return {slot: checked.value}
 
+    def _digression(self, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any] | None:
+        """Answer a question typed instead of the form's answer; the form then asks again."""
+        reply = turns.form_digression(get_engine(), context_of(tracker))
+        if reply is None:
+            return None
+        send(dispatcher, reply)
+        return {slot: None, **reply.slots}
+
     def validate_municipality(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
@@ -120,17 +129,30 @@ class ValidateHandoffForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         hours = _hours(tracker)
-        return self._checked(handoff.CHANNEL, handoff.check_channel(str(value), is_open(hours), hours), dispatcher)
+        checked = handoff.check_channel(str(value), is_open(hours), hours)
+        if checked.value is None:
+            return self._digression(handoff.CHANNEL, dispatcher, tracker) or self._checked(
+                handoff.CHANNEL, checked, dispatcher
+            )
+        return self._checked(handoff.CHANNEL, checked, dispatcher)
 
     def validate_contact_name(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        return self._checked(handoff.CONTACT_NAME, handoff.check_name(str(value)), dispatcher)
+        # A question is never a name, so it is answered before the name is checked.
+        return self._digression(handoff.CONTACT_NAME, dispatcher, tracker) or self._checked(
+            handoff.CONTACT_NAME, handoff.check_name(str(value)), dispatcher
+        )
 
     def validate_contact_info(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        return self._checked(handoff.CONTACT_INFO, handoff.check_contact(str(value)), dispatcher)
+        checked = handoff.check_contact(str(value))
+        if checked.value is None:
+            return self._digression(handoff.CONTACT_INFO, dispatcher, tracker) or self._checked(
+                handoff.CONTACT_INFO, checked, dispatcher
+            )
+        return self._checked(handoff.CONTACT_INFO, checked, dispatcher)
 
     def validate_handoff_description(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -555,6 +555,38 @@ async def test_form_run_rejects_a_bad_phone_number_and_asks_again() -> None:
     assert events == [SlotSet("contact_info", None), SlotSet("requested_slot", "contact_info")]
 
 
+def test_a_question_inside_the_form_is_answered_and_the_step_asked_again() -> None:
+    slots = {"municipality": "gladsaxe"}
+    for slot in ("handoff_channel", "contact_name", "contact_info"):
+        result, [answer] = validate(slot, "Hvad er et fleksjob?", slots)
+        assert result == {slot: None, "last_article_id": "alle-fleksjob-hvem-kan-faa"}
+        assert answer["custom"]["kind"] == "answer"
+        assert answer["text"].startswith("Et fleksjob")
+        assert "buttons" not in answer or not answer["buttons"]  # the form's own buttons come next
+
+
+def test_an_unsure_question_inside_the_form_gets_the_step_explained() -> None:
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker("Hvad er et fleksjob?", slots={"municipality": "gladsaxe"}, intent="out_of_scope")
+    result = ValidateHandoffForm().validate_handoff_channel("Hvad er et fleksjob?", dispatcher, tracker, DOMAIN)
+    assert result == {"handoff_channel": None}
+    assert [m["text"] for m in dispatcher.messages] == ["Vælg en af knapperne, eller skriv «chat» eller «ring»."]
+
+
+async def test_form_run_answers_a_question_and_asks_for_the_channel_again() -> None:
+    question = "Hvad er et fleksjob?"
+    tracker = make_tracker(
+        question,
+        slots={"municipality": "gladsaxe", "requested_slot": "handoff_channel"},
+        events=[{"event": "user", "text": question}, SlotSet("handoff_channel", question)],
+        active_loop={"name": "handoff_form"},
+    )
+    messages, events = await run(ValidateHandoffForm(), tracker)
+    assert kinds(messages) == ["answer"]
+    assert SlotSet("handoff_channel", None) in events
+    assert events[-1] == SlotSet("requested_slot", "handoff_channel")
+
+
 # -- handoff submit: a real case in the database -----------------------------
 
 CONVERSATION = [

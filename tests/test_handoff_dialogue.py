@@ -68,6 +68,17 @@ def test_check_name_rejects_digits_and_very_long_text(text: str) -> None:
     assert checked.problem == "Skriv dit navn uden tal, eller vælg «Spring over»."
 
 
+@pytest.mark.parametrize("text", ["hvad sker der nu?", "jeg vil hellere bare have svar på mit spørgsmål"])
+def test_check_name_rejects_a_question_or_a_sentence(text: str) -> None:
+    checked = handoff.check_name(text)
+    assert checked.value is None
+    assert checked.problem is not None and checked.problem.startswith("Skriv kun dit navn her")
+
+
+def test_check_name_keeps_a_long_name() -> None:
+    assert handoff.check_name("Anna Marie Holm Sørensen") == handoff.Checked("Anna Marie Holm Sørensen")
+
+
 # -- channel -----------------------------------------------------------------
 
 

@@ -230,6 +230,16 @@ def test_handoff_form_can_be_cancelled(web, caseworkers):
     assert kind(citizen.say("Hvad er løntilskud?")) == "answer"
 
 
+def test_a_question_inside_the_form_is_answered_and_the_form_goes_on(web, caseworkers):
+    citizen = Citizen(web, "gladsaxe")
+    citizen.say("jeg vil tale med et menneske")
+    turn = citizen.say("Hvad er løntilskud?")
+    assert [m["custom"]["kind"] for m in turn if "kind" in (m.get("custom") or {})] == ["answer", "form"]
+    assert "Kilde:" in texts(turn) and "ringer eller skriver til dig" in texts(turn)
+    assert kind(citizen.say("Ring eller skriv til mig")) == "form"
+    assert "Hvad hedder du" in texts(citizen.say("Hvad er virksomhedspraktik?"))
+
+
 def test_two_fallbacks_offer_a_caseworker_and_yes_starts_the_form(web):
     citizen = Citizen(web, "ballerup")
     assert kind(citizen.say("xqzv blorp")) == "fallback"

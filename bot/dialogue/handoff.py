@@ -30,6 +30,8 @@ CHAT_NOW = "Chat med en medarbejder nu"
 CALL_ME = "Ring eller skriv til mig"
 CANCEL_BUTTON = Button("Fortryd", intent_payload("stop"))
 MAX_DESCRIPTION = 1000
+#: More words than this is a sentence, not a name.
+MAX_NAME_WORDS = 5
 
 _PHONE = re.compile(r"^(?:\+45|0045)?(\d{8})$")
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
@@ -131,6 +133,8 @@ def check_name(text: str) -> Checked:
         return Checked(SKIPPED)
     if len(name) > 100 or any(ch.isdigit() for ch in name):
         return Checked(None, "Skriv dit navn uden tal, eller vælg «Spring over».")
+    if "?" in name or len(name.split()) > MAX_NAME_WORDS:
+        return Checked(None, "Skriv kun dit navn her, eller vælg «Spring over». Dit spørgsmål kan du skrive til sidst.")
     return Checked(name)
 
 

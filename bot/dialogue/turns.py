@@ -255,6 +255,19 @@ def set_audience(engine: Engine, ctx: Context, audience: Audience | None) -> Rep
     return Reply([BotMessage(text=text, custom={"kind": Kind.SMALLTALK.value})], slots)
 
 
+def form_digression(engine: Engine, ctx: Context) -> Reply | None:
+    """A question typed in the middle of the handoff form, when the NLU model
+    and the knowledge base are both sure of it: the cited answer, without the
+    feedback buttons (the form is waiting for its own answer and asks again)."""
+    if not ctx.nlu_sure or ctx.municipality is None:
+        return None
+    result = engine.search(ctx.text, ctx.municipality, ctx.audience, nlu_sure=True)
+    if result.decision is not Decision.ANSWER or not result.best:
+        return None
+    article = result.best.article
+    return Reply(answer_messages(article, engine.kb, ctx.municipality)[:1], {LAST_ARTICLE: article.id})
+
+
 def feedback(helpful: str | None) -> Reply:
     """Record whether the last answer helped."""
     if helpful == "nej":
