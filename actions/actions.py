@@ -48,8 +48,10 @@ def context_of(tracker: Tracker) -> Context:
         or _municipality(tracker.get_slot(turns.MUNICIPALITY))
         or _municipality(metadata.get("municipality"))
     )
+    # Clear employer wording in this message wins over the page's default
+    # ("borger") and over what an earlier turn assumed.
     audience = (
-        _audience(tracker.get_slot(turns.AUDIENCE)) or _audience(metadata.get("audience")) or infer_audience(text)
+        infer_audience(text) or _audience(tracker.get_slot(turns.AUDIENCE)) or _audience(metadata.get("audience"))
     )
     streak = int(tracker.get_slot(turns.FALLBACK_STREAK) or 0)
     intent = (tracker.latest_message or {}).get("intent") or {}

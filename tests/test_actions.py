@@ -199,6 +199,17 @@ async def test_answer_remembers_an_employer_audience_inferred_from_the_text() ->
     assert get_engine().kb.article(first).audience in (Audience.VIRKSOMHED, "begge")
 
 
+async def test_employer_wording_wins_over_a_citizen_page_default() -> None:
+    tracker = make_tracker(
+        "vi vil gerne ansætte en i løntilskud",
+        slots={"municipality": "rodovre", "audience": "borger"},
+        metadata={"municipality": "rodovre", "audience": "borger"},
+    )
+    messages, events = await run(ActionAnswer(), tracker)
+    assert slot_events(events)["audience"] == "virksomhed"
+    assert messages[0]["custom"]["article_id"] == "rodovre-loentilskud-virksomhed"
+
+
 async def test_answer_with_a_chosen_article_of_the_users_municipality() -> None:
     tracker = make_tracker(
         '/ask_question{"article_id":"gladsaxe-fleksjob-job-paa-saerlige-vilkaar"}',
