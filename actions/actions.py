@@ -146,7 +146,7 @@ class ActionOutOfScope(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         ctx = context_of(tracker)
-        return send(dispatcher, turns.out_of_scope(ctx), ctx)
+        return send(dispatcher, turns.out_of_scope(get_engine(), ctx), ctx)
 
 
 class ActionCrisis(Action):

@@ -74,6 +74,21 @@ def test_greeting_robot_and_out_of_scope(web):
     assert "borger.dk" in " ".join(m.get("text", "") for m in refusal)
 
 
+@pytest.mark.parametrize(
+    ("message", "municipality", "article"),
+    [
+        ("kan jeg få en større skærm pga mine øjne", "gladsaxe", "alle-handicapkompensation-hjaelpemidler"),
+        ("kan jeg få et hæve-sænkebord på mit arbejde", "ballerup", "alle-handicapkompensation-hjaelpemidler"),
+        ("kan jeg få et kursus i excel", "rudersdal", "rudersdal-opkvalificering-ledige"),
+        ("jeg er ny i danmark og kan ikke så godt dansk", "gladsaxe", "gladsaxe-integration-flygtninge-job"),
+    ],
+)
+def test_everyday_wording_gets_the_right_article(web, message, municipality, article):
+    turn = chat(web, message, municipality=municipality).json()
+    assert kinds(turn) == ["answer"], turn
+    assert turn[0]["custom"]["article_id"] == article
+
+
 def test_a_complaint_gets_a_caseworker_offer_and_the_cited_general_rule(web):
     turn = chat(web, "Jeg vil klage over afgørelsen jeg har fået", municipality="rudersdal").json()
     assert kinds(turn) == ["handoff"], turn

@@ -189,8 +189,8 @@ def test_fallback_naming_another_municipality_says_so_instead_of_not_understood(
     assert reply.slots[turns.FALLBACK_STREAK] == 0
 
 
-def test_out_of_scope_naming_another_municipality_names_the_four() -> None:
-    reply = turns.out_of_scope(Context("jeg bor i Aarhus", Municipality.GLADSAXE, fallback_streak=1))
+def test_out_of_scope_naming_another_municipality_names_the_four(engine: Engine) -> None:
+    reply = turns.out_of_scope(engine, Context("jeg bor i Aarhus", Municipality.GLADSAXE, fallback_streak=1))
     [message] = reply.messages
     assert "Hører du til Aarhus Kommune" in message.text
     assert reply.slots == {turns.FALLBACK_STREAK: 0, turns.HANDOFF_OFFERED: False}
@@ -203,11 +203,23 @@ def test_audience_turn_naming_another_municipality_names_the_four(engine: Engine
     assert turns.AUDIENCE not in reply.slots
 
 
-def test_out_of_scope_refuses_and_points_elsewhere() -> None:
-    reply = turns.out_of_scope(Context("hvad skal jeg have til aftensmad", Municipality.GLADSAXE))
+def test_out_of_scope_refuses_and_points_elsewhere(engine: Engine) -> None:
+    reply = turns.out_of_scope(engine, Context("hvad skal jeg have til aftensmad", Municipality.GLADSAXE))
     assert kinds(reply.messages) == [Kind.OUT_OF_SCOPE.value]
     assert "borger.dk" in reply.messages[0].text
     assert reply.slots == {}
+
+
+def test_out_of_scope_is_overruled_when_the_knowledge_base_is_certain(engine: Engine) -> None:
+    reply = turns.out_of_scope(engine, Context("kan jeg få et kursus i excel", Municipality.RUDERSDAL))
+    assert reply.messages[0].custom["article_id"] == "rudersdal-opkvalificering-ledige"
+    assert reply.slots[turns.LAST_ARTICLE] == "rudersdal-opkvalificering-ledige"
+
+
+@pytest.mark.parametrize("text", ["hej hvordan har du det i dag", "hvordan søger jeg boligstøtte", "hvad er 2+2"])
+def test_out_of_scope_is_not_overruled_by_a_weaker_match(engine: Engine, text: str) -> None:
+    reply = turns.out_of_scope(engine, Context(text, Municipality.GLADSAXE))
+    assert kinds(reply.messages) == [Kind.OUT_OF_SCOPE.value]
 
 
 def test_chosen_article_of_the_users_municipality_is_answered(engine: Engine) -> None:

@@ -164,12 +164,23 @@ def _other_municipality(ctx: Context) -> Reply | None:
     return Reply([municipality_question(other)], {FALLBACK_STREAK: 0, HANDOFF_OFFERED: False})
 
 
-def out_of_scope(ctx: Context) -> Reply:
-    """Not an employment question. A user who names another municipality
-    ("jeg bor i København") is told which four the assistant covers."""
+def _certain_answer(engine: Engine, ctx: Context) -> Reply | None:
+    """The answer when the knowledge base is certain enough to overrule the NLU model."""
+    if ctx.municipality is None:
+        return None
+    result = engine.search(ctx.text, ctx.municipality, ctx.audience)
+    if result.best and engine.is_certain(result):
+        return _answer(engine, result.best.article.id, ctx.municipality)
+    return None
+
+
+def out_of_scope(engine: Engine, ctx: Context) -> Reply:
+    """Not an employment question, says the NLU model. A user who names another
+    municipality ("jeg bor i København") is told which four the assistant
+    covers; a question the knowledge base is certain of is answered."""
     if is_crisis(ctx.text):
         return crisis()
-    return _other_municipality(ctx) or Reply([out_of_scope_message()])
+    return _other_municipality(ctx) or _certain_answer(engine, ctx) or Reply([out_of_scope_message()])
 
 
 #: What a general rule beside a caseworker offer says of its article.

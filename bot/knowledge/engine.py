@@ -132,6 +132,12 @@ class Tuning:
     unknown_weight_nlu_sure: float = 0.5
     #: At or above this the top hit answers even if others are close.
     sure_above: float = 0.6
+    #: The knowledge base alone is certain (and overrules an NLU model that
+    #: called the message out of scope, "kan jeg få et kursus i excel") when
+    #: the top hit scores this much and the runner-up at most
+    #: `certain_margin` of it. No out-of-scope development question passes.
+    certain_above: float = 0.45
+    certain_margin: float = 0.6
     #: Runners-up within this ratio of the top score make the question unclear.
     close_ratio: float = 0.95
     top_k: int = 5
@@ -279,6 +285,13 @@ class Engine:
         order = np.argsort(-scores, kind="stable")[: self.tuning.top_k]
         hits = tuple(Hit(index.articles[i], float(scores[i])) for i in order if scores[i] > 0)
         return SearchResult(hits=hits, decision=self._decide(hits, nlu_sure))
+
+    def is_certain(self, result: SearchResult) -> bool:
+        """The best hit stands out so clearly that no other signal is needed."""
+        hits = result.hits
+        if result.decision is not Decision.ANSWER or not hits or hits[0].score < self.tuning.certain_above:
+            return False
+        return len(hits) < 2 or hits[1].score <= hits[0].score * self.tuning.certain_margin
 
     def _decide(self, hits: tuple[Hit, ...], nlu_sure: bool) -> Decision:
         tuning = self.tuning
