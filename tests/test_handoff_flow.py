@@ -234,8 +234,8 @@ def test_a_question_inside_the_form_is_answered_and_the_form_goes_on(web, casewo
     citizen = Citizen(web, "gladsaxe")
     citizen.say("jeg vil tale med et menneske")
     turn = citizen.say("Hvad er løntilskud?")
-    assert [m["custom"]["kind"] for m in turn if "kind" in (m.get("custom") or {})] == ["answer", "form"]
-    assert "Kilde:" in texts(turn) and "ringer eller skriver til dig" in texts(turn)
+    assert kind(turn) == "answer"  # one kind per turn; the form's question follows
+    assert "Kilde:" in texts(turn) and texts(turn).lower().endswith("vil du have, at vi ringer eller skriver til dig?")
     assert kind(citizen.say("Ring eller skriv til mig")) == "form"
     assert "Hvad hedder du" in texts(citizen.say("Hvad er virksomhedspraktik?"))
 
