@@ -77,7 +77,6 @@ def test_greeting_robot_and_out_of_scope(web):
 @pytest.mark.parametrize(
     ("message", "municipality", "article"),
     [
-        ("kan jeg få en større skærm pga mine øjne", "gladsaxe", "alle-handicapkompensation-hjaelpemidler"),
         ("kan jeg få et hæve-sænkebord på mit arbejde", "ballerup", "alle-handicapkompensation-hjaelpemidler"),
         ("kan jeg få et kursus i excel", "rudersdal", "rudersdal-opkvalificering-ledige"),
         ("jeg er ny i danmark og kan ikke så godt dansk", "gladsaxe", "gladsaxe-integration-flygtninge-job"),
