@@ -120,6 +120,16 @@ class ValidateHandoffForm(FormValidationAction):
         send(dispatcher, reply)
         return {slot: None, **reply.slots}
 
+    def _checked_or_answered(
+        self, slot: str, checked: handoff.Checked, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
+        """A rejected form answer may be a question: answer it, else say what is wrong."""
+        if checked.value is None:
+            answered = self._digression(slot, dispatcher, tracker)
+            if answered:
+                return answered
+        return self._checked(slot, checked, dispatcher)
+
     def validate_municipality(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
@@ -130,11 +140,7 @@ class ValidateHandoffForm(FormValidationAction):
     ) -> dict[str, Any]:
         hours = _hours(tracker)
         checked = handoff.check_channel(str(value), is_open(hours), hours)
-        if checked.value is None:
-            return self._digression(handoff.CHANNEL, dispatcher, tracker) or self._checked(
-                handoff.CHANNEL, checked, dispatcher
-            )
-        return self._checked(handoff.CHANNEL, checked, dispatcher)
+        return self._checked_or_answered(handoff.CHANNEL, checked, dispatcher, tracker)
 
     def validate_contact_name(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -147,12 +153,7 @@ class ValidateHandoffForm(FormValidationAction):
     def validate_contact_info(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        checked = handoff.check_contact(str(value))
-        if checked.value is None:
-            return self._digression(handoff.CONTACT_INFO, dispatcher, tracker) or self._checked(
-                handoff.CONTACT_INFO, checked, dispatcher
-            )
-        return self._checked(handoff.CONTACT_INFO, checked, dispatcher)
+        return self._checked_or_answered(handoff.CONTACT_INFO, handoff.check_contact(str(value)), dispatcher, tracker)
 
     def validate_handoff_description(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

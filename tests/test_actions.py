@@ -490,10 +490,12 @@ async def test_form_required_slots(slots: dict[str, str], expected: list[str]) -
     )
 
 
-def validate(slot: str, value: str, slots: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[dict]]:
+def validate(
+    slot: str, value: str, slots: dict[str, Any] | None = None, intent: str = "ask_question"
+) -> tuple[dict[str, Any], list[dict]]:
     dispatcher = CollectingDispatcher()
     method = getattr(ValidateHandoffForm(), f"validate_{slot}")
-    result = method(value, dispatcher, make_tracker(value, slots=slots), DOMAIN)
+    result = method(value, dispatcher, make_tracker(value, slots=slots, intent=intent), DOMAIN)
     return result, dispatcher.messages
 
 
@@ -542,25 +544,25 @@ def test_validate_handoff_description() -> None:
     assert problem["custom"]["invalid"] is True
 
 
-async def test_form_run_validates_the_new_slot_and_asks_for_the_next() -> None:
-    tracker = make_tracker(
-        CALL_ME,
-        slots={"municipality": "gladsaxe", "requested_slot": "handoff_channel"},
-        events=[{"event": "user", "text": CALL_ME}, SlotSet("handoff_channel", CALL_ME)],
+def form_tracker(text: str, slot: str, slots: dict[str, Any]) -> Tracker:
+    """The handoff form just took `text` as `slot` and runs its validation."""
+    return make_tracker(
+        text,
+        slots={"municipality": "gladsaxe", **slots},
+        events=[{"event": "user", "text": text}, SlotSet(slot, text)],
         active_loop={"name": "handoff_form"},
     )
+
+
+async def test_form_run_validates_the_new_slot_and_asks_for_the_next() -> None:
+    tracker = form_tracker(CALL_ME, "handoff_channel", {"requested_slot": "handoff_channel"})
     messages, events = await run(ValidateHandoffForm(), tracker)
     assert messages == []
     assert events == [SlotSet("handoff_channel", "callback"), SlotSet("requested_slot", "contact_name")]
 
 
 async def test_form_run_rejects_a_bad_phone_number_and_asks_again() -> None:
-    tracker = make_tracker(
-        "1234",
-        slots={"municipality": "gladsaxe", "handoff_channel": "callback", "contact_name": "-"},
-        events=[{"event": "user", "text": "1234"}, SlotSet("contact_info", "1234")],
-        active_loop={"name": "handoff_form"},
-    )
+    tracker = form_tracker("1234", "contact_info", {"handoff_channel": "callback", "contact_name": "-"})
     messages, events = await run(ValidateHandoffForm(), tracker)
     assert kinds(messages) == ["form"]
     assert events == [SlotSet("contact_info", None), SlotSet("requested_slot", "contact_info")]
@@ -577,21 +579,13 @@ def test_a_question_inside_the_form_is_answered_and_the_step_asked_again() -> No
 
 
 def test_an_unsure_question_inside_the_form_gets_the_step_explained() -> None:
-    dispatcher = CollectingDispatcher()
-    tracker = make_tracker("Hvad er et fleksjob?", slots={"municipality": "gladsaxe"}, intent="out_of_scope")
-    result = ValidateHandoffForm().validate_handoff_channel("Hvad er et fleksjob?", dispatcher, tracker, DOMAIN)
+    result, messages = validate("handoff_channel", "Hvad er et fleksjob?", {"municipality": "gladsaxe"}, "out_of_scope")
     assert result == {"handoff_channel": None}
-    assert [m["text"] for m in dispatcher.messages] == ["Vælg en af knapperne, eller skriv «chat» eller «ring»."]
+    assert [m["text"] for m in messages] == ["Vælg en af knapperne, eller skriv «chat» eller «ring»."]
 
 
 async def test_form_run_answers_a_question_and_asks_for_the_channel_again() -> None:
-    question = "Hvad er et fleksjob?"
-    tracker = make_tracker(
-        question,
-        slots={"municipality": "gladsaxe", "requested_slot": "handoff_channel"},
-        events=[{"event": "user", "text": question}, SlotSet("handoff_channel", question)],
-        active_loop={"name": "handoff_form"},
-    )
+    tracker = form_tracker("Hvad er et fleksjob?", "handoff_channel", {"requested_slot": "handoff_channel"})
     messages, events = await run(ValidateHandoffForm(), tracker)
     assert kinds(messages) == ["answer"]
     assert SlotSet("handoff_channel", None) in events
