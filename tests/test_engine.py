@@ -13,7 +13,7 @@ import pytest
 from bot.knowledge.engine import Decision, Engine
 from bot.knowledge.schema import Article
 from bot.knowledge.store import KnowledgeBase, load_knowledge
-from bot.taxonomy import ALL_MUNICIPALITIES, Audience, Municipality, Topic
+from bot.taxonomy import ALL_MUNICIPALITIES, BOTH_AUDIENCES, Audience, Municipality, Topic
 
 KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
 MIN_TOP3_SHARE = 0.95
@@ -132,6 +132,15 @@ def test_audience_borger_ranks_a_citizen_article_first(engine: Engine) -> None:
     best = engine.search("løntilskud", Municipality.GLADSAXE, Audience.BORGER).best
     assert best is not None
     assert best.article.audience in (Audience.BORGER, "begge")
+
+
+def test_a_citizen_who_is_ill_is_not_given_the_employers_sick_pay_article(engine: Engine) -> None:
+    """Without the audience, "syg" ranks the employer's fleksjob refund first."""
+    question = "og hvis jeg er syg?"
+    assert engine.search(question, Municipality.BALLERUP).hits[0].article.audience == Audience.VIRKSOMHED
+    best = engine.search(question, Municipality.BALLERUP, Audience.BORGER).best
+    assert best is not None
+    assert best.article.audience in (Audience.BORGER, BOTH_AUDIENCES)
 
 
 def test_words_no_article_uses_weigh_less_when_the_nlu_model_is_sure(engine: Engine) -> None:

@@ -26,7 +26,7 @@ from rapidfuzz import fuzz, process
 
 from bot.knowledge.schema import Article
 from bot.knowledge.store import KnowledgeBase
-from bot.taxonomy import Audience, Municipality
+from bot.taxonomy import BOTH_AUDIENCES, Audience, Municipality
 
 _WORD = re.compile(r"[a-zæøå0-9]+(?:-[a-zæøå0-9]+)*")
 #: Words that carry no meaning for retrieval, beyond the standard stop list.
@@ -120,6 +120,9 @@ class Tuning:
     #: BM25 length normalisation for whole articles (they vary a lot in length).
     article_b: float = 0.3
     audience_boost: float = 1.1
+    #: An article written only for the other audience (an employer's article
+    #: shown to a citizen) counts this much.
+    other_audience_factor: float = 0.7
     local_boost: float = 1.03
     #: Below this normalised score nothing answers the question.
     none_below: float = 0.25
@@ -280,6 +283,8 @@ class Engine:
         for n, article in enumerate(index.articles):
             if audience is not None and article.audience == audience.value:
                 scores[n] *= self.tuning.audience_boost
+            elif audience is not None and article.audience != BOTH_AUDIENCES:
+                scores[n] *= self.tuning.other_audience_factor
             if not article.is_common:
                 scores[n] *= self.tuning.local_boost
         order = np.argsort(-scores, kind="stable")[: self.tuning.top_k]
