@@ -15,6 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.dialogue import turns
 from bot.dialogue.audience import infer_audience
+from bot.dialogue.feedback import typed_helpful
 from bot.dialogue.turns import Context, Reply
 from bot.knowledge.service import get_engine
 from bot.taxonomy import Audience, Municipality, find_municipality, parse_municipality
@@ -29,7 +30,7 @@ def _metadata(tracker: Tracker) -> dict[str, Any]:
 
 def _audience(value: Any) -> Audience | None:
     try:
-        return Audience(value) if value else None
+        return Audience(value.lower()) if isinstance(value, str) else None
     except ValueError:
         return None
 
@@ -181,8 +182,10 @@ class ActionFeedback(Action):
         return "action_feedback"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        # The buttons send the value; typed feedback is read from its words.
         helpful = next(tracker.get_latest_entity_values("helpful"), None)
-        return send(dispatcher, turns.feedback(helpful))
+        text = (tracker.latest_message or {}).get("text") or ""
+        return send(dispatcher, turns.feedback(helpful or typed_helpful(text)))
 
 
 class ActionDeclineHandoff(Action):

@@ -383,6 +383,16 @@ async def test_feedback_records_the_answer() -> None:
     assert events == [SlotSet("answer_helpful", "nej")]
 
 
+@pytest.mark.parametrize(
+    ("typed", "helpful"),
+    [("øv, det hjalp ikke rigtig", "nej"), ("svaret var dårligt", "nej"), ("fedt, det hjalp mig en masse", "ja")],
+)
+async def test_typed_feedback_is_read_from_its_words(typed: str, helpful: str) -> None:
+    messages, events = await run(ActionFeedback(), make_tracker(typed, intent="give_feedback"))
+    assert events == [SlotSet("answer_helpful", helpful)]
+    assert bool(messages[0].get("buttons")) == (helpful == "nej")
+
+
 async def test_decline_handoff_clears_the_offer() -> None:
     messages, events = await run(ActionDeclineHandoff(), make_tracker("nej tak", intent="deny"))
     assert kinds(messages) == ["smalltalk"]

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bot.dialogue import turns
 from bot.dialogue.answers import FEEDBACK_PROMPT, REFORM_WARNING, answer_messages
 from bot.dialogue.audience import infer_audience
 from bot.dialogue.contact import GENERAL_ROUTE, contact_route
+from bot.dialogue.feedback import typed_helpful
 from bot.dialogue.messages import BotMessage, Kind
 from bot.dialogue.safety import is_crisis
 from bot.dialogue.transcript import read_transcript
@@ -569,3 +572,21 @@ def test_set_municipality_answers_a_question_in_the_same_message(engine: Engine)
     assert kinds(reply.messages) == ["answer"]
     assert reply.messages[0].text.startswith("Tak. Jeg svarer nu ud fra reglerne i Rødovre Kommune.")
     assert reply.slots[turns.MUNICIPALITY] == "rodovre"
+
+
+def _annotated_feedback() -> list[tuple[str, str]]:
+    """Every typed feedback example in the NLU data, with its annotated value."""
+    data = yaml.safe_load((KNOWLEDGE.parent / "data" / "nlu" / "feedback.yml").read_text(encoding="utf-8"))
+    examples = next(item["examples"] for item in data["nlu"] if item.get("intent") == "give_feedback")
+    pairs = []
+    for line in examples.splitlines():
+        value = re.search(r'"helpful", "value": "(ja|nej)"', line)
+        if value:
+            pairs.append((re.sub(r"\[([^\]]+)\]\{[^}]+\}", r"\1", line.removeprefix("- ")), value.group(1)))
+    return pairs
+
+
+def test_typed_feedback_agrees_with_every_annotated_example() -> None:
+    pairs = _annotated_feedback()
+    assert len(pairs) > 80
+    assert [(text, typed_helpful(text)) for text, _ in pairs] == pairs
