@@ -15,7 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.dialogue import turns
 from bot.dialogue.audience import infer_audience
-from bot.dialogue.feedback import typed_helpful
+from bot.dialogue.feedback import HELPFUL, NOT_HELPFUL, typed_helpful
 from bot.dialogue.turns import Context, Reply
 from bot.knowledge.service import get_engine
 from bot.taxonomy import Audience, Municipality, find_municipality, parse_municipality
@@ -182,10 +182,12 @@ class ActionFeedback(Action):
         return "action_feedback"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        # The buttons send the value; typed feedback is read from its words.
+        # The buttons send ja or nej; typed feedback is read from its words
+        # (the model's entity may hold any phrase, such as "dårligt").
         helpful = next(tracker.get_latest_entity_values("helpful"), None)
-        text = (tracker.latest_message or {}).get("text") or ""
-        return send(dispatcher, turns.feedback(helpful or typed_helpful(text)))
+        if helpful not in (HELPFUL, NOT_HELPFUL):
+            helpful = typed_helpful((tracker.latest_message or {}).get("text") or "")
+        return send(dispatcher, turns.feedback(helpful))
 
 
 class ActionDeclineHandoff(Action):

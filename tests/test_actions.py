@@ -384,11 +384,16 @@ async def test_feedback_records_the_answer() -> None:
 
 
 @pytest.mark.parametrize(
-    ("typed", "helpful"),
-    [("øv, det hjalp ikke rigtig", "nej"), ("svaret var dårligt", "nej"), ("fedt, det hjalp mig en masse", "ja")],
+    ("typed", "entity", "helpful"),
+    [
+        ("øv, det hjalp ikke rigtig", None, "nej"),
+        ("svaret var dårligt", "dårligt", "nej"),
+        ("fedt, det hjalp mig en masse", None, "ja"),
+    ],
 )
-async def test_typed_feedback_is_read_from_its_words(typed: str, helpful: str) -> None:
-    messages, events = await run(ActionFeedback(), make_tracker(typed, intent="give_feedback"))
+async def test_typed_feedback_is_read_from_its_words(typed: str, entity: str | None, helpful: str) -> None:
+    entities = {"helpful": entity} if entity else None
+    messages, events = await run(ActionFeedback(), make_tracker(typed, intent="give_feedback", entities=entities))
     assert events == [SlotSet("answer_helpful", helpful)]
     assert bool(messages[0].get("buttons")) == (helpful == "nej")
 
