@@ -16,5 +16,5 @@ _NEGATIVE = re.compile(
 
 
 def typed_helpful(text: str) -> str:
-    """ "ja" or "nej" for feedback the user typed instead of pressing a button."""
+    """Return "ja" or "nej" for feedback typed instead of a button press."""
     return NOT_HELPFUL if _NEGATIVE.search(text) else HELPFUL
