@@ -30,7 +30,7 @@ def _metadata(tracker: Tracker) -> dict[str, Any]:
 
 def _audience(value: Any) -> Audience | None:
     try:
-        return Audience(value.lower()) if isinstance(value, str) else None
+        return Audience(value) if value else None
     except ValueError:
         return None
 

@@ -20,11 +20,13 @@ from bot.dialogue.safety import is_crisis
 from bot.dialogue.transcript import read_transcript
 from bot.dialogue.turns import Context, Reply
 from bot.knowledge.engine import Engine
+from bot.knowledge.nlu_examples import OUTPUT, plain
 from bot.knowledge.store import KnowledgeBase, load_knowledge
 from bot.storage.models import Author
 from bot.taxonomy import ALL_MUNICIPALITIES, Audience, Municipality, Topic
 
 KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
+NLU_DIR = OUTPUT.parent
 TODAY = date(2026, 11, 22)
 CRISIS_NUMBERS = ("112", "70 201 201")
 
@@ -576,13 +578,13 @@ def test_set_municipality_answers_a_question_in_the_same_message(engine: Engine)
 
 def _annotated_feedback() -> list[tuple[str, str]]:
     """Every typed feedback example in the NLU data, with its annotated value."""
-    data = yaml.safe_load((KNOWLEDGE.parent / "data" / "nlu" / "feedback.yml").read_text(encoding="utf-8"))
+    data = yaml.safe_load((NLU_DIR / "feedback.yml").read_text(encoding="utf-8"))
     examples = next(item["examples"] for item in data["nlu"] if item.get("intent") == "give_feedback")
     pairs = []
     for line in examples.splitlines():
         value = re.search(r'"helpful", "value": "(ja|nej)"', line)
         if value:
-            pairs.append((re.sub(r"\[([^\]]+)\]\{[^}]+\}", r"\1", line.removeprefix("- ")), value.group(1)))
+            pairs.append((plain(line.removeprefix("- ")), value.group(1)))
     return pairs
 
 

@@ -281,10 +281,9 @@ class Engine:
         index = self._indexes[municipality]
         scores = index.scores(question, self.tuning.unknown_weight_nlu_sure if nlu_sure else 1.0)
         for n, article in enumerate(index.articles):
-            if audience is not None and article.audience == audience.value:
-                scores[n] *= self.tuning.audience_boost
-            elif audience is not None and article.audience != BOTH_AUDIENCES:
-                scores[n] *= self.tuning.other_audience_factor
+            if audience is not None and article.audience != BOTH_AUDIENCES:
+                mine = article.audience == audience.value
+                scores[n] *= self.tuning.audience_boost if mine else self.tuning.other_audience_factor
             if not article.is_common:
                 scores[n] *= self.tuning.local_boost
         order = np.argsort(-scores, kind="stable")[: self.tuning.top_k]
