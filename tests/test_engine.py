@@ -85,7 +85,7 @@ def test_out_of_scope_question_gets_no_answer(engine: Engine, municipality: Muni
     assert engine.search(question, municipality).decision is Decision.NONE
 
 
-@pytest.mark.parametrize("question", ["", "   ", "?!", "hvad er det", "jeg vil gerne", "hej"])
+@pytest.mark.parametrize("question", ["", "   ", "?!", "hvad er det", "jeg vil gerne", "hej", "jeg har det ikke godt"])
 def test_empty_or_stop_word_question_gets_no_answer(engine: Engine, question: str) -> None:
     result = engine.search(question, Municipality.GLADSAXE)
     assert result.decision is Decision.NONE

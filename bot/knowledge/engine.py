@@ -73,6 +73,7 @@ _EXTRA_STOPWORDS = frozenset(
         "bare",
         "lige",
         "altså",
+        "godt",
         "nu",
         "så",
     ]
