@@ -10,7 +10,8 @@ assistant's model: use it to see quickly what a change to data/nlu does,
 and which examples each intent loses to which, then let `make bench-nlu`
 judge: on the data of stop 10 it gives 0.885 where DIET gave 0.877, but a
 linear model like it once rated extra examples +0.014 that cost DIET
-0.005. A guide, not the judge.
+0.005, and 182 extra examples that lifted it from 0.883 to 0.924 lifted
+DIET only from 0.877 to 0.898. A guide, not the judge.
 """
 
 from __future__ import annotations
