@@ -28,6 +28,10 @@ def _metadata(tracker: Tracker) -> dict[str, Any]:
     return (tracker.latest_message or {}).get("metadata") or {}
 
 
+def _text(tracker: Tracker) -> str:
+    return (tracker.latest_message or {}).get("text") or ""
+
+
 def _audience(value: Any) -> Audience | None:
     try:
         return Audience(value) if value else None
@@ -41,7 +45,7 @@ def _municipality(value: Any) -> Municipality | None:
 
 def context_of(tracker: Tracker) -> Context:
     """What the conversation knows: municipality, audience, failed turns."""
-    text = (tracker.latest_message or {}).get("text") or ""
+    text = _text(tracker)
     metadata = _metadata(tracker)
     typed = "" if text.startswith("/") else text  # a button payload names no municipality
     municipality = (
@@ -186,8 +190,16 @@ class ActionFeedback(Action):
         # (the model's entity may hold any phrase, such as "dårligt").
         helpful = next(tracker.get_latest_entity_values("helpful"), None)
         if helpful not in (HELPFUL, NOT_HELPFUL):
-            helpful = typed_helpful((tracker.latest_message or {}).get("text") or "")
+            helpful = typed_helpful(_text(tracker))
         return send(dispatcher, turns.feedback(helpful))
+
+
+class ActionDeny(Action):
+    def name(self) -> str:
+        return "action_deny"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        return send(dispatcher, turns.deny(_text(tracker)))
 
 
 class ActionDeclineHandoff(Action):
@@ -195,7 +207,7 @@ class ActionDeclineHandoff(Action):
         return "action_decline_handoff"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        return send(dispatcher, turns.decline_handoff())
+        return send(dispatcher, turns.decline_handoff(_text(tracker)))
 
 
 class ActionRestart(Action):

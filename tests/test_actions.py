@@ -26,6 +26,7 @@ from actions.actions import (
     ActionComplaint,
     ActionCrisis,
     ActionDeclineHandoff,
+    ActionDeny,
     ActionFallback,
     ActionFeedback,
     ActionOutOfScope,
@@ -402,6 +403,28 @@ async def test_decline_handoff_clears_the_offer() -> None:
     messages, events = await run(ActionDeclineHandoff(), make_tracker("nej tak", intent="deny"))
     assert kinds(messages) == ["smalltalk"]
     assert events == [SlotSet("handoff_offered", False), SlotSet("handoff_reason", None)]
+
+
+async def test_feeling_unwell_after_an_offer_gets_the_help_lines() -> None:
+    tracker = make_tracker("nej, jeg har det ikke godt", slots={"handoff_offered": True}, intent="deny")
+    [message], events = await run(ActionDeclineHandoff(), tracker)
+    assert kinds([message]) == ["crisis"]
+    assert slot_events(events)["handoff_offered"] is True
+
+
+async def test_a_no_out_of_context_asks_what_else() -> None:
+    [message], events = await run(ActionDeny(), make_tracker("nej egentlig ikke", intent="deny"))
+    assert message["text"] == "Helt i orden. Hvad kan jeg ellers hjælpe med?"
+    assert kinds([message]) == ["smalltalk"]
+    assert events == []
+
+
+@pytest.mark.parametrize("text", ["jeg har det ikke godt", "Jeg har det rigtig skidt", "nej, jeg har det dårligt"])
+async def test_feeling_unwell_read_as_a_no_gets_the_help_lines(text: str) -> None:
+    [message], events = await run(ActionDeny(), make_tracker(text, intent="deny"))
+    assert kinds([message]) == ["crisis"]
+    assert "112" in message["text"] and "70 201 201" in message["text"]
+    assert slot_events(events)["handoff_reason"] == "crisis"
 
 
 async def test_restart_tells_the_user_and_restarts() -> None:

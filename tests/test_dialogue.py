@@ -16,7 +16,7 @@ from bot.dialogue.audience import infer_audience
 from bot.dialogue.contact import GENERAL_ROUTE, contact_route
 from bot.dialogue.feedback import typed_helpful
 from bot.dialogue.messages import BotMessage, Kind
-from bot.dialogue.safety import is_crisis
+from bot.dialogue.safety import is_crisis, says_unwell
 from bot.dialogue.transcript import read_transcript
 from bot.dialogue.turns import Context, Reply
 from bot.knowledge.engine import Engine
@@ -368,7 +368,7 @@ def test_set_audience_remembers_the_audience(engine: Engine) -> None:
 
 
 def test_decline_handoff_clears_the_offer() -> None:
-    assert turns.decline_handoff().slots == {turns.HANDOFF_OFFERED: False, turns.HANDOFF_REASON: None}
+    assert turns.decline_handoff("nej tak").slots == {turns.HANDOFF_OFFERED: False, turns.HANDOFF_REASON: None}
 
 
 # -- safety ------------------------------------------------------------------
@@ -592,3 +592,20 @@ def test_typed_feedback_agrees_with_every_annotated_example() -> None:
     pairs = _annotated_feedback()
     assert len(pairs) > 80
     assert [(text, typed_helpful(text)) for text, _ in pairs] == pairs
+
+
+@pytest.mark.parametrize(
+    ("text", "unwell"),
+    [
+        ("jeg har det ikke godt", True),
+        ("Jeg har det ikke så godt i dag", True),
+        ("jeg har det virkelig dårligt", True),
+        ("har det skidt", True),
+        ("jeg har det godt", False),
+        ("nej tak", False),
+        ("det har jeg ikke brug for", False),
+        ("Jeg har det svært med min økonomi", False),
+    ],
+)
+def test_says_unwell(text: str, unwell: bool) -> None:
+    assert says_unwell(text) is unwell

@@ -27,6 +27,20 @@ _CRISIS = re.compile(
 )
 
 
+#: "Jeg har det ikke godt", "jeg har det rigtig skidt": how someone says they
+#: feel unwell. The NLU model may read it as a plain "no".
+_UNWELL = re.compile(
+    r"\bhar det (?:(?:rigtig|virkelig|meget|så|helt) )?"
+    r"(?:ikke (?:så |særlig |specielt )?godt|dårligt|skidt|elendigt|forfærdeligt)\b",
+    re.IGNORECASE,
+)
+
+
 def is_crisis(text: str) -> bool:
     """True when the text contains clear self-harm or suicide wording."""
     return bool(_CRISIS.search(text))
+
+
+def says_unwell(text: str) -> bool:
+    """True when the user says they feel unwell ("jeg har det ikke godt")."""
+    return bool(_UNWELL.search(text))

@@ -19,7 +19,7 @@ from bot.dialogue.answers import (
     out_of_scope_message,
 )
 from bot.dialogue.messages import BotMessage, Button, Kind, intent_payload
-from bot.dialogue.safety import EMERGENCY_LINES, is_crisis
+from bot.dialogue.safety import EMERGENCY_LINES, is_crisis, says_unwell
 from bot.knowledge.engine import Decision, Engine
 from bot.knowledge.schema import Article
 from bot.taxonomy import Audience, Municipality, find_other_municipality
@@ -292,9 +292,23 @@ def feedback(helpful: str | None) -> Reply:
     return Reply([message], {ANSWER_HELPFUL: helpful})
 
 
-def decline_handoff() -> Reply:
-    message = BotMessage(text="Helt i orden. Hvad kan jeg ellers hjælpe med?", custom={"kind": Kind.SMALLTALK.value})
-    return Reply([message], {HANDOFF_OFFERED: False, HANDOFF_REASON: None})
+def decline_handoff(text: str) -> Reply:
+    """No to the offer of a caseworker, unless the "no" says they feel unwell."""
+    if is_crisis(text) or says_unwell(text):
+        return crisis()
+    return Reply([_anything_else()], {HANDOFF_OFFERED: False, HANDOFF_REASON: None})
+
+
+def deny(text: str) -> Reply:
+    """A "no" out of context. "Jeg har det ikke godt" also sounds like a no to
+    the NLU model; someone who says they feel unwell gets the help lines."""
+    if is_crisis(text) or says_unwell(text):
+        return crisis()
+    return Reply([_anything_else()])
+
+
+def _anything_else() -> BotMessage:
+    return BotMessage(text="Helt i orden. Hvad kan jeg ellers hjælpe med?", custom={"kind": Kind.SMALLTALK.value})
 
 
 def restarted() -> Reply:
