@@ -96,6 +96,12 @@ def test_a_complaint_gets_a_caseworker_offer_and_the_cited_general_rule(web):
     assert {s["municipality"] for s in general["custom"]["sources"]} <= {"rudersdal", "alle"}
 
 
+def test_saying_you_feel_unwell_gets_the_help_lines(web):
+    turn = chat(web, "jeg har det ikke godt", municipality="ballerup").json()
+    assert kinds(turn) == ["crisis"], turn
+    assert "112" in turn[0]["text"] and "70 201 201" in turn[0]["text"]
+
+
 def test_keyboard_mashes_are_not_understood_then_a_person_is_offered(web):
     sender = new_sender()
     first = chat(web, "sksksk", sender, municipality="gladsaxe").json()
