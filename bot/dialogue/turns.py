@@ -294,17 +294,18 @@ def feedback(helpful: str | None) -> Reply:
 
 def decline_handoff(text: str) -> Reply:
     """No to the offer of a caseworker, unless the "no" says they feel unwell."""
-    if is_crisis(text) or says_unwell(text):
-        return crisis()
-    return Reply([_anything_else()], {HANDOFF_OFFERED: False, HANDOFF_REASON: None})
+    return _unwell(text) or Reply([_anything_else()], {HANDOFF_OFFERED: False, HANDOFF_REASON: None})
 
 
 def deny(text: str) -> Reply:
-    """A "no" out of context. "Jeg har det ikke godt" also sounds like a no to
-    the NLU model; someone who says they feel unwell gets the help lines."""
-    if is_crisis(text) or says_unwell(text):
-        return crisis()
-    return Reply([_anything_else()])
+    """A "no" out of context, unless it says they feel unwell."""
+    return _unwell(text) or Reply([_anything_else()])
+
+
+def _unwell(text: str) -> Reply | None:
+    """The help lines for a "no" such as "jeg har det ikke godt", which the
+    NLU model reads as a plain no."""
+    return crisis() if is_crisis(text) or says_unwell(text) else None
 
 
 def _anything_else() -> BotMessage:
