@@ -419,6 +419,15 @@ def test_is_crisis_catches_self_harm_wording(text: str) -> None:
         "Jeg vil hænge mig",
         "jeg har fået afslag igen og nu vil jeg bare ikke være her mere",
         "jeg har ikke lyst til at være i live",
+        "hvis de stopper min ydelse så tager jeg livet af mig",
+        "hvis jeg mister min kontanthjælp så slår jeg mig selv ihjel",
+        "jeg tænker på at gøre en ende på det",
+        "jeg har taget for mange piller",
+        "ingen ville savne mig",
+        "jeg har tanker om selvskade",
+        "min kæreste slår mig og jeg tør ikke gå hjem",
+        "i dont want to live anymore",
+        "I want to kill myself",
     ],
 )
 def test_is_crisis_catches_common_suicide_and_self_harm_wordings(text: str) -> None:
@@ -445,6 +454,10 @@ ORDINARY_SENTENCES = [
     "jeg orker ikke flere møder på jobcentret",
     "jeg kan ikke være her i morgen, jeg er til tandlæge",
     "jeg vil ikke være her på kurset mere, det er for let",
+    "jeg har taget mine piller, men jeg er stadig syg",
+    "vi er bange for at miste en god medarbejder",
+    "kan vi gøre en ende på praktikken før tid",
+    "hvordan gør vi en ende på det her samarbejde",
 ]
 
 
