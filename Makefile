@@ -64,7 +64,7 @@ bench-kb: setup
 bench-nlu: model
 	$(PY) -m bench.nlu
 
-# A linear stand-in for the DIET cross-validation, about a minute (bench/nlu_baseline.py).
+# Cross-validate the intent classifier alone, about a minute (bench/nlu_baseline.py).
 bench-nlu-baseline: setup
 	$(RASA_VENV)/bin/python -m bench.nlu_baseline
 
