@@ -2,9 +2,10 @@
 (config.yml names them; Rasa puts the project directory on its import path).
 
 - `LinearIntentClassifier` names the intent: TF-IDF word and character
-  n-grams in a logistic regression, averaged with DIETClassifier's
-  confidences. The two models err differently: the linear one generalises
-  better on short messages, DIET is surer of long ones (`make bench-nlu`).
+  n-grams in a logistic regression, in a weighted mean with
+  DIETClassifier's confidences (`linear_weight` in config.yml). The two
+  models err differently: the linear one generalises better on short
+  messages, DIET is surer of long ones (`make bench-nlu`).
 - `UnknownWordsClassifier` learns the vocabulary of the training data and,
   after the FallbackClassifier, sets Rasa's `nlu_fallback` intent when a
   message shares no word with it (see bot.nlu.vocabulary).
@@ -32,6 +33,9 @@ from bot.nlu.vocabulary import Vocabulary
 
 VOCABULARY_FILE = "vocabulary.json"
 INTENT_MODEL_FILE = "intents.skops"
+#: The only type in the saved intent model that skops does not trust by
+#: default; loading refuses any other.
+INTENT_MODEL_TYPES = ["scipy.sparse._csr.csr_matrix"]
 #: Intents in the ranking Rasa reports (its own classifiers' default).
 RANKING_LENGTH = 10
 
@@ -50,10 +54,19 @@ def intent_model() -> Pipeline:
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class LinearIntentClassifier(GraphComponent):
-    def __init__(self, model_storage: ModelStorage, resource: Resource, model: Pipeline) -> None:
+    def __init__(
+        self, config: dict[str, Any], model_storage: ModelStorage, resource: Resource, model: Pipeline
+    ) -> None:
         self._model_storage = model_storage
         self._resource = resource
         self.model = model
+        self.linear_weight = float(config["linear_weight"])
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        """`linear_weight`: the linear model's share of the intent
+        confidence; DIET has the rest."""
+        return {"linear_weight": 0.5}
 
     @classmethod
     def create(
@@ -63,7 +76,7 @@ class LinearIntentClassifier(GraphComponent):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> LinearIntentClassifier:
-        return cls(model_storage, resource, intent_model())
+        return cls(config, model_storage, resource, intent_model())
 
     @classmethod
     def load(
@@ -76,8 +89,8 @@ class LinearIntentClassifier(GraphComponent):
     ) -> LinearIntentClassifier:
         with model_storage.read_from(resource) as directory:
             path = directory / INTENT_MODEL_FILE
-            model = skops.io.load(path, trusted=skops.io.get_untrusted_types(file=path))
-        return cls(model_storage, resource, model)
+            model = skops.io.load(path, trusted=INTENT_MODEL_TYPES)
+        return cls(config, model_storage, resource, model)
 
     def train(self, training_data: TrainingData) -> Resource:
         examples = training_data.intent_examples
@@ -92,7 +105,7 @@ class LinearIntentClassifier(GraphComponent):
             diet = {i[INTENT_NAME_KEY]: i[PREDICTED_CONFIDENCE_KEY] for i in message.get(INTENT_RANKING_KEY) or []}
             ranking = sorted(
                 (
-                    {INTENT_NAME_KEY: str(name), PREDICTED_CONFIDENCE_KEY: _blend(float(p), diet.get(name))}
+                    {INTENT_NAME_KEY: str(name), PREDICTED_CONFIDENCE_KEY: self._blend(float(p), diet.get(name))}
                     for name, p in zip(self.model.classes_, probabilities, strict=True)
                 ),
                 key=lambda intent: -intent[PREDICTED_CONFIDENCE_KEY],
@@ -101,10 +114,9 @@ class LinearIntentClassifier(GraphComponent):
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
         return messages
 
-
-def _blend(linear: float, diet: float | None) -> float:
-    """The mean of the two models' confidences (DIET ranks only its top ten)."""
-    return (linear + (diet or 0.0)) / 2
+    def _blend(self, linear: float, diet: float | None) -> float:
+        """The weighted mean of the two models' confidences (DIET ranks only its top ten)."""
+        return self.linear_weight * linear + (1 - self.linear_weight) * (diet or 0.0)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)

@@ -1,8 +1,8 @@
 """Recognise a message made only of words the assistant has never seen.
 
 Keyboard mashes ("qwxy zqw", "sksksk") have no features the NLU model
-learned from, yet DIETClassifier still names an intent for them with high
-confidence. This vocabulary of the training data tells such a message apart:
+learned from, yet the intent classifiers still name an intent for them,
+DIET often with high confidence. This vocabulary of the training data tells such a message apart:
 when none of its words is known, not even as a near spelling, the message is
 not understood. Lookup-table entries are stems matched inside words, as the
 RegexFeaturizer matches them ("job" makes "jobklub" known). Plain Python, so
