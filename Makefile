@@ -11,12 +11,12 @@ RASA := $(RASA_VENV)/bin/rasa
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help setup run test model lint test-knowledge test-python test-rasa-data test-stories bench-kb bench-nlu bench-nlu-baseline chromium clean
+.PHONY: help setup run test model lint test-knowledge test-python test-rasa-data test-stories bench-kb bench-nlu bench-nlu-baseline bench-nlu-blend chromium clean
 
 help:
 	@echo "make run    start the assistant (http://127.0.0.1:$${WEB_PORT:-8000}/)"
 	@echo "make test   run every test"
-	@echo "make bench-kb / make bench-nlu / make bench-nlu-baseline   benchmarks (see README)"
+	@echo "make bench-kb / make bench-nlu / make bench-nlu-baseline / make bench-nlu-blend   benchmarks (see README)"
 
 $(VENV)/.installed: requirements/app.txt scripts/make-venv
 	@scripts/make-venv $(VENV) requirements/app.txt
@@ -67,6 +67,11 @@ bench-nlu: model
 # Cross-validate the intent classifier alone, about a minute (bench/nlu_baseline.py).
 bench-nlu-baseline: setup
 	$(RASA_VENV)/bin/python -m bench.nlu_baseline
+
+# Intent macro-F1 for each linear_weight from one Rasa cross-validation, about
+# 50 minutes (bench/nlu_blend.py).
+bench-nlu-blend: setup
+	RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 $(RASA_VENV)/bin/python -m bench.nlu_blend
 
 clean:
 	rm -rf $(VENV) $(RASA_VENV) models results var .rasa

@@ -40,6 +40,7 @@ from pydantic import SecretStr
 from rapidfuzz import fuzz, process
 
 from bench.kb import Question, load_dev_set, percentile
+from bench.rasa_cv import SEED, cross_validation_args
 from bot.knowledge.nlu_examples import is_crisis_article
 from bot.knowledge.store import KnowledgeBase, load_knowledge
 from bot.model import RASA, RASA_QUIET_ENV, train
@@ -53,30 +54,14 @@ TOPIC_TARGET = 0.85
 REPEAT_RATIO = 85
 
 
-#: Rasa shuffles the folds with NumPy's global generator and no seed; seeding
-#: it gives every run the same folds, so two configurations compare fairly.
-SEEDED_RASA = "import numpy; numpy.random.seed(42); from rasa.__main__ import main; main()"
+#: Rasa with bench.rasa_cv's seeded folds, so two configurations compare fairly.
+SEEDED_RASA = f"import numpy; numpy.random.seed({SEED}); from rasa.__main__ import main; main()"
 
 
 def cross_validate(folds: int) -> dict:
     out = RESULTS / "cross-validation"
     subprocess.run(
-        [
-            str(RASA.with_name("python")),
-            "-c",
-            SEEDED_RASA,
-            "test",
-            "nlu",
-            "--nlu",
-            "data/nlu",
-            "--config",
-            "config.yml",
-            "--cross-validation",
-            "--folds",
-            str(folds),
-            "--out",
-            str(out),
-        ],
+        [str(RASA.with_name("python")), "-c", SEEDED_RASA, *cross_validation_args(folds, out)],
         cwd=ROOT,
         check=True,
         env={**os.environ, **RASA_QUIET_ENV},

@@ -1,0 +1,108 @@
+"""Choose the linear model's weight in the intent confidence.
+
+    make bench-nlu-blend      (runs in the Rasa environment, about 50 minutes)
+
+`LinearIntentClassifier` ranks the intents by a weighted mean of DIET's
+confidences and its own logistic regression's probabilities
+(`linear_weight` in config.yml). This runs Rasa's cross-validation with the
+folds of `make bench-nlu` (bench/rasa_cv.py), keeps both models'
+confidences for every held-out example, and reports the intent macro-F1
+each weight gives: one cross-validation instead of one per weight. It
+skips Rasa's evaluation on the training folds, which no report here uses.
+A weight also moves the confidences the dialogue acts on (the
+FallbackClassifier, `NLU_SURE`), so check a new one end to end with
+`python -m bench.nlu --skip-cv`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy
+import rasa.nlu.test as rasa_test
+from rasa.__main__ import main as rasa_main
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from sklearn.metrics import classification_report
+
+from bench.rasa_cv import SEED, cross_validation_args
+from bot.nlu import components
+from bot.settings import ROOT
+
+RESULTS = ROOT / "results" / "bench-nlu"
+WEIGHTS = (0.0, 0.25, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 1.0)
+
+
+@dataclass
+class HeldOut:
+    """Both models' confidences for one held-out example."""
+
+    intent: str
+    diet: dict[str, float]
+    linear: dict[str, float]
+
+    def predicted(self, weight: float) -> str:
+        return max(self.linear, key=lambda name: weight * self.linear[name] + (1 - weight) * self.diet.get(name, 0.0))
+
+
+@dataclass
+class Recorder:
+    """Records, inside Rasa's cross-validation, what each model said."""
+
+    held_out: list[HeldOut] = field(default_factory=list)
+    intent_of: dict[str, str] = field(default_factory=dict)
+
+    def install(self) -> None:
+        process = components.LinearIntentClassifier.process
+        combine = rasa_test.combine_result
+
+        def recording(classifier: components.LinearIntentClassifier, messages: list[Message]) -> list[Message]:
+            texts = [message.get(TEXT) or "" for message in messages]
+            model = classifier.model
+            for message, text, probabilities in zip(messages, texts, model.predict_proba(texts), strict=True):
+                diet = {i[INTENT_NAME_KEY]: i[PREDICTED_CONFIDENCE_KEY] for i in message.get(INTENT_RANKING_KEY) or []}
+                linear = {str(name): float(p) for name, p in zip(model.classes_, probabilities, strict=True)}
+                self.held_out.append(HeldOut(self.intent_of[text], diet, linear))
+            return process(classifier, messages)
+
+        async def test_folds_only(*args: Any) -> Any:
+            # cross_validate passes the result lists only for a test fold.
+            metrics, data, test_fold = args[:3], args[4], len(args) > 5
+            if not test_fold:
+                return metrics
+            self.intent_of = {e.get(TEXT): e.get(INTENT) for e in data.intent_examples}
+            return await combine(*args)
+
+        components.LinearIntentClassifier.process = recording
+        rasa_test.combine_result = test_folds_only
+
+
+def report(held_out: list[HeldOut], weight: float) -> dict:
+    return classification_report(
+        [h.intent for h in held_out], [h.predicted(weight) for h in held_out], output_dict=True, zero_division=0
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.nlu_blend", description=__doc__.splitlines()[0])
+    parser.add_argument("--folds", type=int, default=5)
+    args = parser.parse_args(argv)
+    recorder = Recorder()
+    recorder.install()
+    numpy.random.seed(SEED)
+    sys.argv = ["rasa", *cross_validation_args(args.folds, RESULTS / "blend")]
+    rasa_main()
+    scores = {weight: report(recorder.held_out, weight)["macro avg"]["f1-score"] for weight in WEIGHTS}
+    (RESULTS / "blend.json").write_text(json.dumps({str(w): s for w, s in scores.items()}, indent=1))
+    print(f"Intent macro-F1 by linear_weight, {args.folds} folds, {len(recorder.held_out)} held-out examples:")
+    for weight, score in scores.items():
+        print(f"  {weight:.2f}  {score:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
