@@ -427,6 +427,13 @@ async def test_feeling_unwell_read_as_a_no_gets_the_help_lines(text: str) -> Non
     assert slot_events(events)["handoff_reason"] == "crisis"
 
 
+async def test_feeling_unwell_not_understood_gets_the_help_lines() -> None:
+    [message], events = await run(ActionFallback(), make_tracker("jeg har det ikke godt", intent="nlu_fallback"))
+    assert kinds([message]) == ["crisis"]
+    assert "112" in message["text"] and "70 201 201" in message["text"]
+    assert slot_events(events)["handoff_reason"] == "crisis"
+
+
 async def test_restart_tells_the_user_and_restarts() -> None:
     messages, events = await run(ActionRestart(), make_tracker("/restart", intent="restart"))
     assert messages[0]["text"] == "Samtalen er startet forfra. Hvad vil du gerne vide?"

@@ -146,9 +146,7 @@ def _answer(engine: Engine, article_id: str, municipality: Municipality) -> Repl
 
 def fallback(engine: Engine, ctx: Context) -> Reply:
     """The NLU model was unsure: try the knowledge base, else ask to rephrase."""
-    if is_crisis(ctx.text):
-        return crisis()
-    understood = _sure_answer(engine, ctx) or _other_municipality(ctx)
+    understood = _unwell(ctx.text) or _sure_answer(engine, ctx) or _other_municipality(ctx)
     if understood:
         return understood
     rephrase = BotMessage(
@@ -305,8 +303,8 @@ def deny(text: str) -> Reply:
 
 
 def _unwell(text: str) -> Reply | None:
-    """The help lines for a "no" such as "jeg har det ikke godt", which the
-    NLU model reads as a plain no."""
+    """The help lines for words such as "jeg har det ikke godt", which the
+    NLU model may read as a plain no or not understand at all."""
     return crisis() if is_crisis(text) or says_unwell(text) else None
 
 
