@@ -4,8 +4,8 @@
 
 The 5-fold cross-validation of `make bench-nlu` runs the whole Rasa
 pipeline and trains DIETClassifier in every fold: about an hour on two
-cores. The intent is the mean of DIET's confidences and those of a
-scikit-learn model of our own (`intent_model` in bot/nlu/components.py).
+cores. The intent is a weighted mean of DIET's confidences and those of
+a scikit-learn model of our own (`intent_model` in bot/nlu/components.py).
 This cross-validates that linear model alone (stratified, 5 folds) on
 data/nlu, and lists which examples each intent loses to which: the quick
 way to see what a change to data/nlu does. Rasa's folds differ and DIET
