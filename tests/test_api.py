@@ -102,6 +102,12 @@ def test_saying_you_feel_unwell_gets_the_help_lines(web):
     assert "112" in turn[0]["text"] and "70 201 201" in turn[0]["text"]
 
 
+def test_someone_with_little_danish_is_offered_a_person_at_once(web):
+    turn = chat(web, "jeg kan ikke tale dansk godt", municipality="ballerup").json()
+    assert kinds(turn) == ["handoff"], turn
+    assert "medarbejder" in turn[0]["text"]
+
+
 def test_keyboard_mashes_are_not_understood_then_a_person_is_offered(web):
     sender = new_sender()
     first = chat(web, "sksksk", sender, municipality="gladsaxe").json()

@@ -15,6 +15,7 @@ from bot.dialogue.answers import FEEDBACK_PROMPT, REFORM_WARNING, answer_message
 from bot.dialogue.audience import infer_audience
 from bot.dialogue.contact import GENERAL_ROUTE, contact_route
 from bot.dialogue.feedback import typed_helpful
+from bot.dialogue.language import says_little_danish
 from bot.dialogue.messages import BotMessage, Kind
 from bot.dialogue.safety import is_crisis, says_unwell
 from bot.dialogue.transcript import read_transcript
@@ -270,6 +271,14 @@ def test_fallback_asks_to_rephrase_then_offers_a_caseworker(engine: Engine) -> N
     second = turns.fallback(engine, Context("blablabla", Municipality.GLADSAXE, fallback_streak=1))
     assert kinds(second.messages) == [Kind.HANDOFF.value]
     assert second.slots[turns.HANDOFF_OFFERED] is True
+
+
+def test_fallback_offers_a_caseworker_at_once_to_someone_with_little_danish(engine: Engine) -> None:
+    reply = turns.fallback(engine, Context("jeg kan ikke tale dansk godt", Municipality.BALLERUP))
+    [offer] = reply.messages
+    assert offer.custom == {"kind": Kind.HANDOFF.value, "offer": "fallback"}
+    assert "korte og enkle ord" in (offer.text or "") and "medarbejder" in (offer.text or "")
+    assert reply.slots[turns.HANDOFF_OFFERED] is True
 
 
 CRISIS_TEXT = "Jeg orker ikke mere, jeg tænker på selvmord"
@@ -622,3 +631,22 @@ def test_typed_feedback_agrees_with_every_annotated_example() -> None:
 )
 def test_says_unwell(text: str, unwell: bool) -> None:
     assert says_unwell(text) is unwell
+
+
+@pytest.mark.parametrize(
+    ("text", "little"),
+    [
+        ("jeg kan ikke tale dansk godt", True),
+        ("Jeg taler kun lidt dansk", True),
+        ("jeg er ikke så god til dansk", True),
+        ("undskyld mit dårlige dansk", True),
+        ("mit dansk er ikke så godt", True),
+        ("I don't speak Danish", True),
+        ("hvor kan jeg lære dansk", False),
+        ("hvad hvis jeg ikke kan tale dansk, kan jeg så få fleksjob", False),
+        ("jeg taler godt dansk", False),
+        ("jeg har det ikke godt", False),
+    ],
+)
+def test_says_little_danish(text: str, little: bool) -> None:
+    assert says_little_danish(text) is little

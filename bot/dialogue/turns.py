@@ -18,6 +18,7 @@ from bot.dialogue.answers import (
     no_answer_message,
     out_of_scope_message,
 )
+from bot.dialogue.language import says_little_danish
 from bot.dialogue.messages import BotMessage, Button, Kind, intent_payload
 from bot.dialogue.safety import EMERGENCY_LINES, is_crisis, says_unwell
 from bot.knowledge.engine import Decision, Engine
@@ -84,7 +85,15 @@ def crisis() -> Reply:
 
 
 def _missed(ctx: Context, first_time: BotMessage) -> Reply:
-    """A turn the assistant could not handle: rephrase first, then a person."""
+    """A turn the assistant could not handle: rephrase first, then a person.
+    Someone who says they have little Danish is offered a person at once."""
+    if says_little_danish(ctx.text):
+        offer = _offer(
+            "fallback",
+            "Det er helt i orden. Skriv gerne med korte og enkle ord, så prøver jeg igen.\n"
+            "Du kan også tale med en medarbejder. Vil du det?",
+        )
+        return Reply([offer], _offer_slots("fallback"))
     streak = ctx.fallback_streak + 1
     if streak < FALLBACKS_BEFORE_OFFER:
         return Reply([first_time], {FALLBACK_STREAK: streak, HANDOFF_OFFERED: False})
