@@ -48,7 +48,7 @@ class HeldOut:
     linear: dict[str, float]
 
     def predicted(self, weight: float) -> str:
-        return max(self.linear, key=lambda name: weight * self.linear[name] + (1 - weight) * self.diet.get(name, 0.0))
+        return max(self.linear, key=lambda name: components.blend(self.linear[name], self.diet.get(name), weight))
 
 
 @dataclass

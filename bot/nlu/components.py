@@ -105,7 +105,10 @@ class LinearIntentClassifier(GraphComponent):
             diet = {i[INTENT_NAME_KEY]: i[PREDICTED_CONFIDENCE_KEY] for i in message.get(INTENT_RANKING_KEY) or []}
             ranking = sorted(
                 (
-                    {INTENT_NAME_KEY: str(name), PREDICTED_CONFIDENCE_KEY: self._blend(float(p), diet.get(name))}
+                    {
+                        INTENT_NAME_KEY: str(name),
+                        PREDICTED_CONFIDENCE_KEY: blend(float(p), diet.get(name), self.linear_weight),
+                    }
                     for name, p in zip(self.model.classes_, probabilities, strict=True)
                 ),
                 key=lambda intent: -intent[PREDICTED_CONFIDENCE_KEY],
@@ -114,9 +117,10 @@ class LinearIntentClassifier(GraphComponent):
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
         return messages
 
-    def _blend(self, linear: float, diet: float | None) -> float:
-        """The weighted mean of the two models' confidences (DIET ranks only its top ten)."""
-        return self.linear_weight * linear + (1 - self.linear_weight) * (diet or 0.0)
+
+def blend(linear: float, diet: float | None, linear_weight: float) -> float:
+    """The weighted mean of the two models' confidences (DIET ranks only its top ten)."""
+    return linear_weight * linear + (1 - linear_weight) * (diet or 0.0)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
