@@ -1,40 +1,115 @@
-"""Personal data rules: CPR numbers are masked, senders are hashed in logs."""
+"""Personal data rules: CPR numbers are masked, senders are hashed in logs.
+
+A CPR number is ten digits whose first six form a date (DDMMYY). People write
+them in many ways: ``150387-1001``, ``15.03.87-1007``, ``15 03 87 1008``,
+``1503 87 1013``, with a non-breaking space or an en dash, in fullwidth or
+Arabic-Indic digits, or as JSON escapes (``\\u0031``) inside a button payload.
+The masker first makes a copy of the text with exactly one character for each
+original character: every digit becomes an ASCII digit, every space, dash, dot
+or slash becomes one canonical separator, invisible characters and the tail of
+each JSON escape become a filler, and anything else becomes ``x``. One regular
+expression finds the CPR numbers in that copy, and because the offsets line up
+the matched spans are replaced in the original text.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
-from datetime import date
+import unicodedata
+from calendar import monthrange
+from collections.abc import Iterator
+from functools import lru_cache
 
-#: DDMMYY-XXXX, DDMMYY XXXX or ten digits in a row, not part of a longer number.
-_CPR_CANDIDATE = re.compile(r"(?<![\d-])(\d{2})(\d{2})(\d{2})[- ]?(\d{4})(?![\d-])")
 CPR_MASK = "XXXXXX-XXXX"
+
+#: A JSON string escape that can hide a digit or a separator: ``\uXXXX`` (a
+#: surrogate pair counts as one), ``\/`` and the whitespace escapes.
+_JSON_ESCAPE = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|\\u[0-9a-fA-F]{4}|\\[/nrt]")
+_INVISIBLE = "\u200b"  # stands in for the tail of an escape; normalised to the filler
+_FILLER = "_"
+_OTHER = "x"
+
+
+def _digit(allowed: str = "0-9") -> str:
+    return rf"{_FILLER}*[{allowed}]"
+
+
+#: In the normalised copy: ten digits, each pair separated by up to three
+#: separator characters, and no digit right before or after (a longer number).
+#: A day starts with 0-3 and a month with 0-1; _starts_with_date checks the rest.
+_GAP = rf"(?:{_FILLER}*[ ./-]){{0,3}}"
+_CPR_CANDIDATE = re.compile(
+    rf"(?<![0-9{_FILLER}])"
+    rf"{_digit('0-3')}{_GAP}{_digit()}{_GAP}{_digit('01')}(?:{_GAP}{_digit()}){{7}}"
+    rf"(?!{_FILLER}*[0-9])"
+)
+_NOT_A_DIGIT = re.compile(r"[^0-9]")
+
+
+def _unescape(match: re.Match[str]) -> str:
+    """The character a JSON escape stands for, padded to the escape's length."""
+    escape = match.group()
+    return _INVISIBLE * (len(escape) - 1) + json.loads(f'"{escape}"')
+
+
+@lru_cache(maxsize=4096)
+def _canonical(char: str) -> str:
+    """One character of the normalised copy: a digit, a separator, the filler or x."""
+    digit = unicodedata.decimal(char, None)
+    if digit is not None:
+        return str(digit)
+    if char.isspace():
+        return " "
+    category = unicodedata.category(char)
+    if category == "Pd" or char == "\u2212":  # any dash or hyphen, the minus sign
+        return "-"
+    if category == "Cf":  # zero-width space, soft hyphen, word joiner ...
+        return _FILLER
+    folded = unicodedata.normalize("NFKC", char)
+    return folded if folded in {".", "/"} else _OTHER
+
+
+def _normalise(text: str) -> str:
+    """A copy of text, as long as text, in the alphabet the CPR pattern reads."""
+    return "".join(map(_canonical, _JSON_ESCAPE.sub(_unescape, text)))
 
 
 def _is_date(day: int, month: int, two_digit_year: int) -> bool:
-    for century in (1900, 2000):
-        try:
-            date(century + two_digit_year, month, day)
-        except ValueError:
-            continue
-        return True
-    return False
+    """Whether DD MM YY is a date in 19YY or 20YY (20YY has every 29 February 19YY has, and 2000 too)."""
+    return 1 <= month <= 12 and 1 <= day <= monthrange(2000 + two_digit_year, month)[1]
 
 
-def _mask_match(match: re.Match[str]) -> str:
-    day, month, year = (int(part) for part in match.group(1, 2, 3))
-    return CPR_MASK if _is_date(day, month, year) else match.group(0)
+def _starts_with_date(candidate: str) -> bool:
+    digits = _NOT_A_DIGIT.sub("", candidate)
+    return _is_date(int(digits[0:2]), int(digits[2:4]), int(digits[4:6]))
+
+
+def _cpr_spans(normalised: str) -> Iterator[tuple[int, int]]:
+    """Where the CPR numbers are. A candidate that is no date does not hide one that starts inside it."""
+    position = 0
+    while match := _CPR_CANDIDATE.search(normalised, position):
+        if _starts_with_date(match.group()):
+            yield match.span()
+            position = match.end()
+        else:
+            position = match.start() + 1
 
 
 def mask_cpr(text: str) -> tuple[str, bool]:
-    """Replace every CPR-like number with a mask.
+    """Replace every CPR number with CPR_MASK.
 
-    Returns the masked text and whether anything was masked. A CPR-like number
-    is six digits forming a valid date (DDMMYY) followed by four digits,
-    optionally after a hyphen or a space.
+    Returns the masked text and whether anything was masked. A CPR number is
+    ten digits, not part of a longer number, whose first six form a valid date
+    (DDMMYY); the digits may be any Unicode digits and may be separated by
+    spaces, dashes, dots or slashes. The whole number, separators included, is
+    replaced; the text around it is kept as it is.
     """
-    masked = _CPR_CANDIDATE.sub(_mask_match, text)
-    return masked, masked != text
+    spans = list(_cpr_spans(_normalise(text)))
+    for start, end in reversed(spans):
+        text = text[:start] + CPR_MASK + text[end:]
+    return text, bool(spans)
 
 
 def hash_sender(sender: str, salt: str) -> str:

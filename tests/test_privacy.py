@@ -7,6 +7,10 @@ import pytest
 from bot.privacy import CPR_MASK, hash_sender, mask_cpr
 
 
+def _json_escaped(digits: str) -> str:
+    return "".join(f"\\u{ord(digit):04x}" for digit in digits)
+
+
 @pytest.mark.parametrize(
     "cpr",
     [
@@ -36,15 +40,94 @@ def test_mask_cpr_masks_a_cpr_number_forming_a_valid_date(cpr: str) -> None:
         "Løntilskud på 1.234.567 kr.",  # an amount
         "Vi har 25.000 ledige og 3.500 virksomheder",
         "Ring 70 201 201",
+        "+45 12345678",  # a phone number with the country code
+        "+45 12 34 56 78",
+        "0045 12345678",
+        "Født 15.03.1987",  # a date alone
+        "Født 15-03-87",
+        "Beløbet er 150.387 kr.",
+        "Ordrenummer 150387100112",  # twelve digits
+        "Ordrenummer 15038710011",  # eleven digits
+        "Ordre 11503871001",  # eleven digits, the last ten a CPR number
+        "321387-1234",  # day 32
+        "150087-1234",  # month 0
+        "300287-1234",  # 30 February
+        "150387-123",  # only nine digits
+        "15.03.87",
+        "2 x 150387 stk.",
     ],
 )
 def test_mask_cpr_leaves_non_cpr_numbers_untouched(text: str) -> None:
     assert mask_cpr(text) == (text, False)
 
 
+@pytest.mark.parametrize(
+    "cpr",
+    [
+        "150387-1001",
+        "1503871002",
+        "150387 1003",
+        "150387\u00a01004",  # non-breaking space
+        "150387\u20131005",  # en dash
+        "150387\u20111005",  # non-breaking hyphen
+        "150387\u20121005",  # figure dash
+        "150387\u20141005",  # em dash
+        "150387\u22121005",  # minus sign
+        "150387\u202f1005",  # narrow non-breaking space
+        "150387\u20091005",  # thin space
+        "150387 - 1006",
+        "150387 – 1006",
+        "15.03.87-1007",
+        "15 03 87 1008",
+        "1503 87 1013",
+        "150387/1014",
+        "15/03/87/1014",
+        "150387  1015",  # two spaces
+        "15\u200b0387-1015",  # a zero-width space inside
+        "\uff11\uff15\uff10\uff13\uff18\uff17\uff0d\uff11\uff10\uff11\uff16",  # fullwidth digits and hyphen
+        "\u0661\u0665\u0660\u0663\u0668\u0667-\u0661\u0660\u0661\u0667",  # Arabic-Indic digits
+        "\u0967\u096b\u0966\u0969\u096e\u096d\u0967\u0966\u0967\u096e",  # Devanagari digits
+        "15０３87-1019",  # mixed ASCII and fullwidth
+    ],
+)
+def test_mask_cpr_masks_every_way_of_writing_a_cpr_number(cpr: str) -> None:
+    assert mask_cpr(f"Mit CPR-nummer er {cpr}, tak.") == (f"Mit CPR-nummer er {CPR_MASK}, tak.", True)
+
+
+def test_mask_cpr_keeps_a_prefix_glued_to_the_number() -> None:
+    assert mask_cpr("cpr-150387-1009") == (f"cpr-{CPR_MASK}", True)
+    assert mask_cpr("CPR:150387-1009.") == (f"CPR:{CPR_MASK}.", True)
+
+
+@pytest.mark.parametrize(
+    "escaped",
+    [
+        _json_escaped("1503871010"),  # every digit escaped
+        "15" + _json_escaped("0387") + "-1011",  # some digits escaped
+        "150387\\u00a01012",  # an escaped non-breaking space
+        "150387\\u20131012",  # an escaped en dash
+        "150387\\/1014",  # an escaped slash
+        "\\uff11\\uff15\\uff10\\uff13\\uff18\\uff17\\uff11\\uff10\\uff11\\uff16",  # escaped fullwidth digits
+        "\\ud835\\udfcf503871017",  # mathematical bold one as a surrogate pair
+    ],
+)
+def test_mask_cpr_masks_digits_escaped_in_a_button_payload(escaped: str) -> None:
+    payload = f'/give_feedback{{"comment":"{escaped}"}}'
+    assert mask_cpr(payload) == (f'/give_feedback{{"comment":"{CPR_MASK}"}}', True)
+
+
 def test_mask_cpr_masks_every_cpr_number_in_a_text() -> None:
     text = "Mig: 010190-1234. Min søn: 0202151234. Tlf. 12345678."
     assert mask_cpr(text) == (f"Mig: {CPR_MASK}. Min søn: {CPR_MASK}. Tlf. 12345678.", True)
+
+
+def test_mask_cpr_masks_a_cpr_number_written_next_to_another_number() -> None:
+    assert mask_cpr("Tlf. 12345678 150387-1001") == (f"Tlf. 12345678 {CPR_MASK}", True)
+
+
+def test_mask_cpr_finds_a_cpr_number_that_starts_inside_a_number_that_is_no_date() -> None:
+    # "30 02 15 03 87" is ten digits but 30 February is no date; the CPR number after it must still be found.
+    assert mask_cpr("Sag 30 02 150387-1001") == (f"Sag 30 02 {CPR_MASK}", True)
 
 
 def test_mask_cpr_reports_nothing_masked_for_text_without_numbers() -> None:
