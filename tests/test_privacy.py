@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import unicodedata
+from datetime import date
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.privacy import CPR_MASK, hash_sender, mask_cpr
 
@@ -132,6 +137,72 @@ def test_mask_cpr_finds_a_cpr_number_that_starts_inside_a_number_that_is_no_date
 
 def test_mask_cpr_reports_nothing_masked_for_text_without_numbers() -> None:
     assert mask_cpr("Hvad er et fleksjob?") == ("Hvad er et fleksjob?", False)
+
+
+#: Spaces of every width: normal, two, no-break, narrow no-break, thin, ideographic.
+_SPACES = [" ", "  ", "\u00a0", "\u202f", "\u2009", "\u3000"]
+#: Hyphen-minus, hyphen, non-breaking hyphen, figure/en/em dash, horizontal bar, minus, fullwidth hyphen-minus.
+_DASHES = ["-", "\u2010", "\u2011", "\u2012", "\u2013", "\u2014", "\u2015", "\u2212", "\uff0d"]
+#: What people put between the digits: nothing, a space, a dash, a dot, a slash, or a few of them.
+_SEPARATORS = st.sampled_from(["", *_SPACES, *_DASHES, ".", "/", " - ", " \u2013 ", ". "])
+#: Danish text around a number: letters, punctuation and spaces, never a digit.
+_DANISH_TEXT = st.text(
+    alphabet="abcdefghijklmnopqrstuvwxyzæøåABCDEFGHIJKLMNOPQRSTUVWXYZÆØÅ .,:;!?()-–/\"'\u00a0", max_size=30
+)
+
+
+def _written(digit: int) -> st.SearchStrategy[str]:
+    """The digit in ASCII, in any script's decimal digits (each script's run 0-9), or as a JSON escape."""
+    any_script = st.characters(categories=("Nd",)).map(lambda c: chr(ord(c) - unicodedata.decimal(c) + digit))
+    return st.just(str(digit)) | any_script | st.just(_json_escaped(str(digit)))
+
+
+_WRITTEN_DIGITS = [_written(digit) for digit in range(10)]
+
+
+@st.composite
+def _written_number(draw: st.DrawFn, digits: str) -> str:
+    """The digits as a person might write them: any digit forms, any separators between any two digits."""
+    first, *rest = (draw(_WRITTEN_DIGITS[int(digit)]) for digit in digits)
+    return first + "".join(draw(_SEPARATORS) + form for form in rest)
+
+
+_CPR_NUMBERS = st.builds(
+    lambda born, serial: f"{born:%d%m%y}{serial}",
+    st.dates(min_value=date(1900, 1, 1), max_value=date(2099, 12, 31)),
+    st.text(alphabet="0123456789", min_size=4, max_size=4),
+)
+_PHONE_NUMBERS = st.builds(
+    lambda first, rest: f"{first}{rest}",
+    st.sampled_from("23456789"),  # Danish numbers do not start with 0 or 1
+    st.text(alphabet="0123456789", min_size=7, max_size=7),
+)
+
+
+@settings(derandomize=True, database=None, max_examples=300, deadline=None)
+@given(data=st.data(), digits=_CPR_NUMBERS, before=_DANISH_TEXT, after=_DANISH_TEXT)
+def test_mask_cpr_masks_a_cpr_number_however_it_is_written(
+    data: st.DataObject, digits: str, before: str, after: str
+) -> None:
+    # The whole number, digits and separators, becomes the mask, so no digit
+    # is left in any form, and the text around it is kept as it was.
+    number = data.draw(_written_number(digits))
+    assert mask_cpr(f"{before}{number}{after}") == (f"{before}{CPR_MASK}{after}", True)
+
+
+@settings(derandomize=True, database=None, max_examples=200, deadline=None)
+@given(
+    data=st.data(),
+    digits=_PHONE_NUMBERS,
+    country=st.sampled_from(["", "+45 ", "+45", "0045 ", "(+45) "]),
+    before=_DANISH_TEXT,
+    after=_DANISH_TEXT,
+)
+def test_mask_cpr_never_changes_a_phone_number(
+    data: st.DataObject, digits: str, country: str, before: str, after: str
+) -> None:
+    text = f"{before}{country}{data.draw(_written_number(digits))}{after}"
+    assert mask_cpr(text) == (text, False)
 
 
 def test_hash_sender_is_stable() -> None:
