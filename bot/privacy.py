@@ -46,6 +46,10 @@ _CPR_CANDIDATE = re.compile(
     rf"(?!{_FILLER}*[0-9])"
 )
 _NOT_A_DIGIT = re.compile(r"[^0-9]")
+_DIGIT = re.compile(r"[0-9]")
+#: Groups of digits joined by short separators, and what splits the groups.
+_RUN = re.compile(rf"[0-9{_FILLER}]+(?:[ ./-]{{1,3}}[0-9{_FILLER}]+)*")
+_GROUP_GAP = re.compile(r"[ ./-]+")
 
 
 def _unescape(match: re.Match[str]) -> str:
@@ -86,11 +90,37 @@ def _starts_with_date(candidate: str) -> bool:
     return _is_date(int(digits[0:2]), int(digits[2:4]), int(digits[4:6]))
 
 
+def _grouped_like_cpr(candidate: str) -> bool:
+    """Separators inside the date part come with one after it: "15.03.87-1007"
+    and "1503 87 1013" are CPR numbers, "15.03.2026 10:30" is a date and a time."""
+    gaps = [bool(gap.strip(_FILLER)) for gap in _DIGIT.split(candidate)[1:-1]]
+    return not any(gaps[:5]) or gaps[5]
+
+
+def _in_a_run_of_pairs(normalised: str, start: int, end: int) -> bool:
+    """Part of more than ten digits written in pairs: phone numbers side by
+    side ("70 20 12 01 / 12 34 56 78"), not a CPR number."""
+    for run in _RUN.finditer(normalised, max(0, start - 40), end + 40):
+        if run.start() <= start and end <= run.end():
+            groups = [group.strip(_FILLER) for group in _GROUP_GAP.split(run.group())]
+            return sum(map(len, groups)) > 10 and all(len(group) == 2 for group in groups)
+    return False
+
+
+def _is_cpr(normalised: str, match: re.Match[str]) -> bool:
+    candidate = match.group()
+    return (
+        _starts_with_date(candidate)
+        and _grouped_like_cpr(candidate)
+        and not _in_a_run_of_pairs(normalised, *match.span())
+    )
+
+
 def _cpr_spans(normalised: str) -> Iterator[tuple[int, int]]:
-    """Where the CPR numbers are. A candidate that is no date does not hide one that starts inside it."""
+    """Where the CPR numbers are. A candidate that is none does not hide one that starts inside it."""
     position = 0
     while match := _CPR_CANDIDATE.search(normalised, position):
-        if _starts_with_date(match.group()):
+        if _is_cpr(normalised, match):
             yield match.span()
             position = match.end()
         else:
@@ -103,7 +133,8 @@ def mask_cpr(text: str) -> tuple[str, bool]:
     Returns the masked text and whether anything was masked. A CPR number is
     ten digits, not part of a longer number, whose first six form a valid date
     (DDMMYY); the digits may be any Unicode digits and may be separated by
-    spaces, dashes, dots or slashes. The whole number, separators included, is
+    spaces, dashes, dots or slashes, with a separator after the date whenever
+    the date itself has one. The whole number, separators included, is
     replaced; the text around it is kept as it is.
     """
     spans = list(_cpr_spans(_normalise(text)))

@@ -135,6 +135,18 @@ def test_mask_cpr_finds_a_cpr_number_that_starts_inside_a_number_that_is_no_date
     assert mask_cpr("Sag 30 02 150387-1001") == (f"Sag 30 02 {CPR_MASK}", True)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Mødet er 15.03.2026 10:30 på jobcentret",  # a date and a time
+        "Ring på 70 20 12 01 / 12 34 56 78",  # two phone numbers side by side
+        "Tider: 01.02.2027 1400",
+    ],
+)
+def test_mask_cpr_leaves_dates_times_and_phone_runs_alone(text: str) -> None:
+    assert mask_cpr(text) == (text, False)
+
+
 def test_mask_cpr_reports_nothing_masked_for_text_without_numbers() -> None:
     assert mask_cpr("Hvad er et fleksjob?") == ("Hvad er et fleksjob?", False)
 
@@ -167,6 +179,17 @@ def _written_number(draw: st.DrawFn, digits: str) -> str:
     return first + "".join(draw(_SEPARATORS) + form for form in rest)
 
 
+@st.composite
+def _written_cpr(draw: st.DrawFn, digits: str) -> str:
+    """A CPR number as a person writes it: any digit forms and separators, with
+    a separator after the date whenever the date has one (15.03.87-1007)."""
+    forms = [draw(_WRITTEN_DIGITS[int(digit)]) for digit in digits]
+    gaps = [draw(_SEPARATORS) for _ in range(9)]
+    if any(gaps[:5]) and not gaps[5]:
+        gaps[5] = draw(_SEPARATORS.filter(bool))
+    return forms[0] + "".join(gap + form for gap, form in zip(gaps, forms[1:], strict=True))
+
+
 _CPR_NUMBERS = st.builds(
     lambda born, serial: f"{born:%d%m%y}{serial}",
     st.dates(min_value=date(1900, 1, 1), max_value=date(2099, 12, 31)),
@@ -186,7 +209,7 @@ def test_mask_cpr_masks_a_cpr_number_however_it_is_written(
 ) -> None:
     # The whole number, digits and separators, becomes the mask, so no digit
     # is left in any form, and the text around it is kept as it was.
-    number = data.draw(_written_number(digits))
+    number = data.draw(_written_cpr(digits))
     assert mask_cpr(f"{before}{number}{after}") == (f"{before}{CPR_MASK}{after}", True)
 
 
