@@ -19,8 +19,8 @@ from datetime import timedelta
 from bot.caseworker.auth import MIN_PASSWORD_LENGTH, create_caseworker
 from bot.handoff import service
 from bot.settings import get_settings
-from bot.stack import migrate
 from bot.storage.db import session_scope
+from bot.storage.migrate import migrate
 from bot.storage.models import CannedReply, Role, utcnow
 from bot.storage.tracker import delete_tracker, inactive_senders
 from bot.taxonomy import Municipality, Team

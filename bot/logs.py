@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import sys
+import traceback
+from pathlib import Path
 
 import structlog
 
@@ -38,3 +40,14 @@ def configure_logging() -> None:
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:
     return structlog.get_logger(name)
+
+
+def origin(exc: BaseException) -> str:
+    """Where an exception was raised (file and line of our innermost frame),
+    for logs that must not carry the exception's message (it may hold data)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = [f for f in frames if "/bot/" in f.filename or "/actions/" in f.filename] or frames
+    if not ours:
+        return "unknown"
+    frame = ours[-1]
+    return f"{Path(frame.filename).parent.name}/{Path(frame.filename).name}:{frame.lineno}"

@@ -20,6 +20,7 @@ from pathlib import Path
 from bot.settings import ROOT, get_settings
 
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
+RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 TRAINING_INPUTS = ("config.yml", "domain.yml", "data", "bot/nlu")
 #: Environment for every Rasa process: no telemetry, no TensorFlow chatter.
 RASA_QUIET_ENV = {"RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}

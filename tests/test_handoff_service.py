@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.caseworker.auth import create_caseworker
 from bot.handoff import service
-from bot.stack import migrate
 from bot.storage.db import make_engine
+from bot.storage.migrate import migrate
 from bot.storage.models import Author, CaseMessage, CaseStatus, Caseworker, Channel, HandoffCase, OutboxMessage, Team
 from bot.taxonomy import Municipality
 

@@ -1,0 +1,58 @@
+"""The action server: the Rasa SDK's app for actions/, open only to Rasa.
+
+    python -m bot.action_server
+
+Rasa sends ACTIONS_TOKEN in the `X-Actions-Token` header (endpoints.yml);
+every other call but /health is refused with 403, so nobody can run an
+action (for example open a handoff case with a forged transcript) by
+posting to the port. A failed action is logged by its error type only and
+answered without echoing the request (the SDK's own handler returns the
+whole tracker).
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from rasa_sdk.endpoint import create_app
+from sanic import Sanic, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.logs import configure_logging, get_logger, origin
+from bot.settings import Settings, get_settings
+
+TOKEN_HEADER = "X-Actions-Token"
+OPEN_PATHS = frozenset({"/health"})
+log = get_logger("bot.actions")
+
+
+def build_app(settings: Settings) -> Sanic:
+    if settings.actions_token is None:
+        raise SystemExit("ACTIONS_TOKEN must be set: Rasa shows it to the action server.")
+    token = settings.actions_token.get_secret_value()
+    app = create_app("actions", cors_origins=None)
+
+    @app.on_request
+    async def only_rasa(request: Request) -> HTTPResponse | None:
+        if request.path in OPEN_PATHS or hmac.compare_digest(request.headers.get(TOKEN_HEADER, ""), token):
+            return None
+        return response.json({"error": "forbidden"}, status=403)
+
+    @app.exception(Exception)
+    async def failed(request: Request, exception: Exception) -> HTTPResponse:
+        log.error("action_failed", error=type(exception).__name__, origin=origin(exception))
+        return response.json({"error": "the action failed"}, status=500)
+
+    return app
+
+
+def main() -> None:
+    settings = get_settings()
+    configure_logging()
+    app = build_app(settings)
+    app.run(settings.actions_host, settings.actions_port, access_log=False, workers=1)
+
+
+if __name__ == "__main__":
+    main()
