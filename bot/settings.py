@@ -30,10 +30,15 @@ class Settings(BaseSettings):
     actions_host: str = "127.0.0.1"
     actions_port: int = 5055
 
-    #: Token for Rasa's HTTP API. `make run` generates one per start when unset.
+    #: Token for Rasa's HTTP API and the front door's channel into Rasa.
+    #: `make run` generates one per start when unset.
     rasa_token: SecretStr | None = None
-    #: Seconds the front door waits for Rasa before answering 503.
-    rasa_timeout: float = 30.0
+    #: Token Rasa shows the action server (which refuses calls without it).
+    #: `make run` generates one per start when unset.
+    actions_token: SecretStr | None = None
+    #: Seconds the front door waits for Rasa's answer to a turn before it
+    #: answers 503 with the municipality's contact route.
+    rasa_timeout: float = 8.0
     #: Web origins (e.g. https://gladsaxe.dk) whose pages may embed the widget
     #: and call the chat API from the browser. Empty: same origin only.
     allowed_origins: list[str] = Field(default_factory=list)

@@ -14,10 +14,12 @@ from typing import Any
 
 from fastapi.concurrency import run_in_threadpool
 
+from bot.api.monitor import Monitor
 from bot.api.rasa_client import RasaClient, RasaUnavailableError
+from bot.api.rasa_sync import RasaSync
 from bot.api.schemas import ChatRequest
 from bot.dialogue.messages import Kind
-from bot.handoff import service
+from bot.handoff import rasa_queue, service
 from bot.logs import get_logger
 from bot.privacy import hash_sender, mask_cpr
 from bot.settings import Settings
@@ -68,10 +70,19 @@ class TurnResult:
     to_caseworker: bool = False
 
 
-def _case_status(sender: str) -> CaseStatus | None:
+@dataclass(frozen=True)
+class TurnState:
+    """What the front door must know before a turn: the live chat's status,
+    and whether events for Rasa still wait in the queue."""
+
+    status: CaseStatus | None
+    queued_for_rasa: bool
+
+
+def _turn_state(sender: str) -> TurnState:
     with session_scope() as session:
         case = service.live_case(session, sender)
-        return case.status if case else None
+        return TurnState(case.status if case else None, rasa_queue.has_pending(session, sender))
 
 
 def _to_thread(sender: str, lines: list[tuple[Author, str]]) -> None:
@@ -82,47 +93,57 @@ def _to_thread(sender: str, lines: list[tuple[Author, str]]) -> None:
                 service.record(case, author, text)
 
 
+def _to_caseworker(sender: str, text: str, metadata: dict[str, Any]) -> None:
+    """The citizen's line for the caseworker; the paused tracker logs it too."""
+    with session_scope() as session:
+        case = service.live_case(session, sender)
+        if case is not None:
+            service.record(case, Author.CITIZEN, text)
+        rasa_queue.enqueue_message(session, sender, text, metadata)
+
+
 class ChatService:
-    def __init__(self, settings: Settings, rasa: RasaClient) -> None:
+    def __init__(self, settings: Settings, rasa: RasaClient, sync: RasaSync, monitor: Monitor) -> None:
         self.settings = settings
         self.rasa = rasa
+        self.sync = sync
+        self.monitor = monitor
 
     def sender_hash(self, sender: str) -> str:
         return hash_sender(sender, self.settings.sender_hash_salt.get_secret_value())
 
     async def handle(self, request: ChatRequest) -> TurnResult:
-        """Run one turn. Raises RasaUnavailableError when Rasa cannot be reached."""
+        """Run one turn. Raises RasaUnavailableError when Rasa or the action
+        server is down, at once when the monitor already knows it."""
         started = time.perf_counter()
         text, masked = mask_cpr(request.message)
         notice = [{"recipient_id": request.sender, "text": CPR_NOTICE}] if masked else []
-        status = await run_in_threadpool(_case_status, request.sender)
-        if status is CaseStatus.CLAIMED:
-            await run_in_threadpool(_to_thread, request.sender, [(Author.CITIZEN, text)])
-            await self._keep_in_tracker(request, text)
+        metadata = request.metadata.model_dump(exclude_none=True, mode="json")
+        state = await run_in_threadpool(_turn_state, request.sender)
+        if state.status is CaseStatus.CLAIMED:
+            await run_in_threadpool(_to_caseworker, request.sender, text, metadata)
+            self.sync.nudge()
             delivered = {"kind": Kind.HANDOFF.value, "status": "claimed", "delivered": True}
             turn = [*notice, {"recipient_id": request.sender, "custom": delivered}]
             return TurnResult(turn, self._since(started), masked, to_caseworker=True)
-        metadata = request.metadata.model_dump(exclude_none=True, mode="json")
         try:
+            await self._rasa_ready(request.sender, state)
             raw = await self.rasa.send_message(request.sender, text, metadata)
-        except RasaUnavailableError:
-            log.warning("turn", sender=self.sender_hash(request.sender), status="rasa_unavailable")
+        except RasaUnavailableError as exc:
+            log.warning("turn", sender=self.sender_hash(request.sender), status="unavailable", part=str(exc))
             raise
         turn = [*notice, *normalise(raw, request.sender)]
-        if status is CaseStatus.WAITING:
+        if state.status is CaseStatus.WAITING:
             lines = [(Author.CITIZEN, text)] + [(Author.BOT, m["text"]) for m in turn if m.get("text")]
             await run_in_threadpool(_to_thread, request.sender, lines)
         return TurnResult(turn, self._since(started), masked)
 
-    async def _keep_in_tracker(self, request: ChatRequest, text: str) -> None:
-        """Send a message meant for the caseworker to Rasa too: its conversation
-        is paused, so Rasa only logs it and the tracker keeps the full
-        transcript. The chat goes on if Rasa is down."""
-        metadata = {**request.metadata.model_dump(exclude_none=True, mode="json"), "to_caseworker": True}
-        try:
-            await self.rasa.send_message(request.sender, text, metadata)
-        except RasaUnavailableError:
-            log.warning("tracker_event_failed", sender=self.sender_hash(request.sender))
+    async def _rasa_ready(self, sender: str, state: TurnState) -> None:
+        """Fail fast when a part is known to be down; deliver queued events first."""
+        if down := self.monitor.down():
+            raise RasaUnavailableError(down)
+        if state.queued_for_rasa and not await self.sync.flush(sender):
+            raise RasaUnavailableError("rasa")
 
     @staticmethod
     def _since(started: float) -> float:

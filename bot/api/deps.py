@@ -8,7 +8,9 @@ import httpx
 from fastapi import Request
 
 from bot.api.chat import ChatService
+from bot.api.monitor import Monitor
 from bot.api.rasa_client import RasaClient
+from bot.api.rasa_sync import RasaSync
 from bot.knowledge.engine import Engine
 from bot.settings import Settings
 
@@ -20,6 +22,8 @@ class AppState:
     chat: ChatService
     engine: Engine
     http: httpx.AsyncClient
+    monitor: Monitor
+    sync: RasaSync
 
 
 def get_state(request: Request) -> AppState:

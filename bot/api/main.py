@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,7 +13,10 @@ from fastapi.middleware.cors import CORSMiddleware
 from bot.api.chat import ChatService
 from bot.api.deps import AppState
 from bot.api.errors import install_error_handlers
+from bot.api.limits import BodyLimit
+from bot.api.monitor import Monitor
 from bot.api.rasa_client import RasaClient
+from bot.api.rasa_sync import RasaSync
 from bot.api.routes import chat, health, outbox
 from bot.caseworker import routes as caseworker
 from bot.knowledge.service import get_engine
@@ -29,10 +33,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rasa = RasaClient(settings)
         async with httpx.AsyncClient() as http:
-            app.state.services = AppState(
-                settings=settings, rasa=rasa, chat=ChatService(settings, rasa), engine=get_engine(), http=http
-            )
+            monitor, sync = Monitor(settings, rasa, http), RasaSync(rasa)
+            chat = ChatService(settings, rasa, sync, monitor)
+            app.state.services = AppState(settings, rasa, chat, get_engine(), http, monitor, sync)
+            tasks = [asyncio.create_task(monitor.run()), asyncio.create_task(sync.run())]
             yield
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
         await rasa.close()
 
     app = FastAPI(
@@ -42,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(BodyLimit)
     if settings.allowed_origins:
         app.add_middleware(
             CORSMiddleware,

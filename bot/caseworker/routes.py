@@ -13,27 +13,41 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Form, Query, Request
+from fastapi import Path as FastApiPath
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from pydantic import AfterValidator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.api.deps import AppState, get_state
-from bot.api.rasa_client import RasaUnavailableError
+from bot.api.schemas import MAX_ID
 from bot.caseworker import auth
 from bot.caseworker.labels import LABELS, reason_label, topic_label
 from bot.handoff import service
 from bot.logs import get_logger
+from bot.privacy import mask_cpr
 from bot.storage.db import session_scope
-from bot.storage.models import CannedReply, Caseworker, CaseworkerSession, Channel, HandoffCase
+from bot.storage.models import CannedReply, Caseworker, CaseworkerSession, HandoffCase
 
 log = get_logger("bot.caseworker")
 router = APIRouter(prefix="/caseworker", include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.globals.update(labels=LABELS, reason_label=reason_label, topic_label=topic_label)
 MAX_TEXT = 4000
+
+
+def clean_text(value: str) -> str:
+    """What a caseworker typed: trimmed, not empty, CPR numbers masked."""
+    text = value.strip()
+    if not text:
+        raise ValueError("Teksten er tom. Skriv noget, og prøv igen.")
+    return mask_cpr(text)[0]
+
+
+CaseworkerText = Annotated[str, Form(max_length=MAX_TEXT), AfterValidator(clean_text)]
+CaseId = Annotated[int, FastApiPath(ge=1, le=MAX_ID)]
 
 
 class LoginRequiredError(Exception):
@@ -165,7 +179,7 @@ def _articles(request: Request, case: HandoffCase) -> list[dict[str, str]]:
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
-def case_page(request: Request, case_id: int) -> Response:
+def case_page(request: Request, case_id: CaseId) -> Response:
     with signed_in(request) as (session, login):
         case = service.case_for(session, login.caseworker, case_id)
         service.audit(session, login.caseworker, "view", case.id)
@@ -183,12 +197,9 @@ def case_page(request: Request, case_id: int) -> Response:
 # -- actions -----------------------------------------------------------------------
 
 
-async def _tell_rasa(request: Request, sender: str, event: dict[str, Any]) -> None:
-    """Pause or resume the bot's conversation; the case goes on if Rasa is down."""
-    try:
-        await get_state(request).rasa.add_event(sender, event)
-    except RasaUnavailableError:
-        log.warning("rasa_event_failed", event=event.get("event"))
+def _nudge_rasa_sync(request: Request) -> None:
+    """The change is committed with its tracker event queued; deliver it now."""
+    get_state(request).sync.nudge()
 
 
 def _back(case_id: int, note: str = "") -> RedirectResponse:
@@ -202,72 +213,57 @@ def _claim(request: Request, case_id: int, csrf_token: str) -> HandoffCase:
 
 
 @router.post("/cases/{case_id}/claim")
-async def claim(request: Request, case_id: int, csrf_token: Annotated[str, Form()] = "") -> Response:
+def claim(request: Request, case_id: CaseId, csrf_token: Annotated[str, Form()] = "") -> Response:
     try:
-        case = await run_in_threadpool(_claim, request, case_id, csrf_token)
+        _claim(request, case_id, csrf_token)
     except service.AlreadyClaimedError:
         return _back(case_id, "?besked=optaget")
-    if case.channel is Channel.CHAT:
-        await _tell_rasa(request, case.sender, {"event": "pause"})
+    _nudge_rasa_sync(request)
     return _back(case_id)
 
 
-def _reply(request: Request, case_id: int, text: str, csrf_token: str) -> tuple[str, dict[str, str]]:
-    """Send the reply; return the citizen's sender id and how the caseworker is shown."""
+def _reply(request: Request, case_id: int, text: str, csrf_token: str) -> None:
     with signed_in(request) as (session, login):
         _check_csrf(login, csrf_token)
-        case = service.reply(session, login.caseworker, case_id, text)
-        return case.sender, service.caseworker_badge(login.caseworker)
+        service.reply(session, login.caseworker, case_id, text)
 
 
 @router.post("/cases/{case_id}/reply")
-async def reply(
-    request: Request,
-    case_id: int,
-    text: Annotated[str, Form(min_length=1, max_length=MAX_TEXT)],
-    csrf_token: Annotated[str, Form()] = "",
-) -> Response:
+def reply(request: Request, case_id: CaseId, text: CaseworkerText, csrf_token: Annotated[str, Form()] = "") -> Response:
     try:
-        sender, badge = await run_in_threadpool(_reply, request, case_id, text.strip(), csrf_token)
+        _reply(request, case_id, text, csrf_token)
     except service.AlreadyClaimedError:
         return _back(case_id, "?besked=ikke-din")
-    # The caseworker's message also goes into Rasa's tracker, so it keeps the full transcript.
-    await _tell_rasa(request, sender, {"event": "bot", "text": text.strip(), "metadata": {"caseworker": badge}})
+    _nudge_rasa_sync(request)
     return _back(case_id, "#svar")
 
 
 @router.post("/cases/{case_id}/note")
-def note(
-    request: Request,
-    case_id: int,
-    text: Annotated[str, Form(min_length=1, max_length=MAX_TEXT)],
-    csrf_token: Annotated[str, Form()] = "",
-) -> Response:
+def note(request: Request, case_id: CaseId, text: CaseworkerText, csrf_token: Annotated[str, Form()] = "") -> Response:
     with signed_in(request) as (session, login):
         _check_csrf(login, csrf_token)
-        service.add_note(session, login.caseworker, case_id, text.strip())
+        service.add_note(session, login.caseworker, case_id, text)
     return _back(case_id, "#noter")
 
 
-def _close(request: Request, case_id: int, outcome: str, csrf_token: str) -> HandoffCase:
+def _close(request: Request, case_id: int, outcome: str, csrf_token: str) -> None:
     with signed_in(request) as (session, login):
         _check_csrf(login, csrf_token)
-        return service.close(session, login.caseworker, case_id, outcome)
+        service.close(session, login.caseworker, case_id, outcome)
 
 
 @router.post("/cases/{case_id}/close")
-async def close(
+def close(
     request: Request,
-    case_id: int,
-    outcome: Annotated[str, Form(min_length=1, max_length=MAX_TEXT)],
+    case_id: CaseId,
+    outcome: CaseworkerText,
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     try:
-        case = await run_in_threadpool(_close, request, case_id, outcome.strip(), csrf_token)
+        _close(request, case_id, outcome, csrf_token)
     except service.AlreadyClaimedError:
         return _back(case_id, "?besked=ikke-din")
-    if case.channel is Channel.CHAT:
-        await _tell_rasa(request, case.sender, {"event": "resume"})
+    _nudge_rasa_sync(request)
     return RedirectResponse("/caseworker/?besked=lukket", status_code=303)
 
 
@@ -286,11 +282,13 @@ def _thread_item(message: Any) -> dict[str, Any]:
 
 
 @router.get("/api/cases/{case_id}/thread")
-def thread(request: Request, case_id: int, after: int = 0) -> JSONResponse:
+def thread(request: Request, case_id: CaseId, after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> JSONResponse:
     """New thread entries after an id, and the case status (the case page polls this)."""
     with signed_in(request) as (session, login):
         case = service.case_for(session, login.caseworker, case_id)
         items = [_thread_item(m) for m in case.messages if m.id > after]
+        if items:  # the case page polls: only a read of new messages is a read of personal data
+            service.audit(session, login.caseworker, "read_thread", case.id)
         return JSONResponse({"status": case.status.value, "messages": items})
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from bot.dialogue.messages import Kind
+from bot.handoff import rasa_queue
 from bot.storage.models import (
     AuditEntry,
     Author,
@@ -187,6 +188,7 @@ def claim(session: Session, caseworker: Caseworker, case_id: int) -> HandoffCase
     record(case, Author.SYSTEM, f"{caseworker.display_name} tog sagen.")
     audit(session, caseworker, "claim", case.id)
     if case.channel is Channel.CHAT:
+        rasa_queue.enqueue_event(session, case.sender, {"event": "pause"})
         post_to_citizen(
             session,
             case.sender,
@@ -210,14 +212,14 @@ def reply(session: Session, caseworker: Caseworker, case_id: int, text: str) -> 
     """Send a message to the citizen in a claimed live chat."""
     case = _own_claimed(session, caseworker, case_id)
     record(case, Author.CASEWORKER, text, caseworker)
+    badge = caseworker_badge(caseworker)
     post_to_citizen(
         session,
         case.sender,
-        {
-            "text": text,
-            "custom": {"kind": Kind.HANDOFF.value, "author": "caseworker", "caseworker": caseworker_badge(caseworker)},
-        },
+        {"text": text, "custom": {"kind": Kind.HANDOFF.value, "author": "caseworker", "caseworker": badge}},
     )
+    # The tracker keeps the whole conversation, the caseworker's lines too.
+    rasa_queue.enqueue_event(session, case.sender, {"event": "bot", "text": text, "metadata": {"caseworker": badge}})
     audit(session, caseworker, "reply", case.id)
     return case
 
@@ -239,6 +241,7 @@ def close(session: Session, caseworker: Caseworker, case_id: int, outcome: str) 
     record(case, Author.SYSTEM, f"{caseworker.display_name} lukkede sagen.")
     audit(session, caseworker, "close", case.id)
     if case.channel is Channel.CHAT:
+        rasa_queue.enqueue_event(session, case.sender, {"event": "resume"})
         post_to_citizen(
             session,
             case.sender,
@@ -278,6 +281,7 @@ def purge(session: Session, older_than: timedelta, now: datetime | None = None) 
         case.purged_at = utcnow()
     if senders:
         session.execute(delete(OutboxMessage).where(OutboxMessage.sender.in_(senders)))
+    rasa_queue.drop_older_than(session, cutoff)
     return senders
 
 
@@ -287,6 +291,7 @@ def erase(session: Session, sender: str) -> int:
     for case in cases:
         session.delete(case)
     session.execute(delete(OutboxMessage).where(OutboxMessage.sender == sender))
+    rasa_queue.erase(session, [sender])
     return len(cases)
 
 

@@ -1,17 +1,31 @@
-"""Engine and sessions for our database (SQLite by default, PostgreSQL in production)."""
+"""Engine and sessions for our database (SQLite by default, PostgreSQL in production).
+
+Engines never put statement parameters (message text, contact details) into
+error messages or logs, and give up on a locked or unreachable database
+after a few seconds: `with_retry` then tries a little longer, and the
+caller tells the person plainly.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.settings import get_settings
+
+#: Seconds a statement waits for a locked SQLite database, or for a
+#: PostgreSQL connection.
+WAIT_SECONDS = 2
+T = TypeVar("T")
 
 
 def make_engine(url: str) -> Engine:
@@ -20,10 +34,12 @@ def make_engine(url: str) -> Engine:
     if parsed.drivername == "postgresql":  # the driver we install is psycopg 3
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(parsed, pool_pre_ping=True)
+        return create_engine(
+            parsed, pool_pre_ping=True, hide_parameters=True, connect_args={"connect_timeout": WAIT_SECONDS}
+        )
     if parsed.database:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(parsed, connect_args={"timeout": 15})
+    engine = create_engine(parsed, hide_parameters=True, connect_args={"timeout": WAIT_SECONDS})
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -63,3 +79,14 @@ def ping() -> None:
     """Raise if the database does not answer."""
     with get_engine().connect() as connection:
         connection.execute(text("SELECT 1"))
+
+
+def with_retry(work: Callable[[], T], attempts: int = 3, pause: float = 0.25) -> T:
+    """Run `work` (which opens its own session), again after a short pause
+    while the database is locked or unreachable; the last error is raised."""
+    for attempt in range(attempts - 1):
+        try:
+            return work()
+        except OperationalError:
+            time.sleep(pause * 2**attempt)
+    return work()

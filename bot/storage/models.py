@@ -57,6 +57,13 @@ class Channel(str, Enum):
     CALLBACK = "callback"
 
 
+class RasaEventKind(str, Enum):
+    """How a queued item reaches Rasa: appended to the tracker, or sent as a message."""
+
+    EVENT = "event"
+    MESSAGE = "message"
+
+
 class Author(str, Enum):
     CITIZEN = "citizen"
     BOT = "bot"
@@ -192,3 +199,22 @@ class CaseworkerSession(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     caseworker: Mapped[Caseworker] = relationship()
+
+
+class RasaEvent(Base):
+    """Something Rasa's tracker must get, kept until Rasa has it: a pause or
+    resume event, a caseworker's line (a tracker event) or the citizen's line
+    during a live chat (a message through the channel). Delivered per
+    conversation in id order, retried with back-off (bot/handoff/rasa_queue.py)."""
+
+    __tablename__ = "rasa_event_queue"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sender: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[RasaEventKind] = mapped_column(_enum(RasaEventKind, "rasa_event_kind"))
+    body: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    #: While a front-door worker delivers it, no other worker may.
+    leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.api.deps import AppState, get_state
 from bot.api.rasa_client import RasaUnavailableError
@@ -31,7 +32,7 @@ async def chat(
     REST output shape; exactly one of them carries `custom.kind`."""
     try:
         result = await state.chat.handle(request)
-    except RasaUnavailableError:
+    except (RasaUnavailableError, SQLAlchemyError):
         route = contact_route(state.engine.kb, request.metadata.municipality)
         return JSONResponse(status_code=503, content={"detail": f"{UNAVAILABLE}\n{route}"})
     background.add_task(state.chat.log_turn, request.sender, result)
