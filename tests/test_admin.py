@@ -18,7 +18,7 @@ from bot.settings import ROOT
 from bot.storage.db import session_scope
 from bot.storage.models import Author, Caseworker, Channel, HandoffCase, Team, utcnow
 from bot.taxonomy import Municipality
-from tests.conftest import add_caseworker
+from tests.conftest import add_caseworker, new_sender
 
 PASSWORD = "admin-test-adgangskode"
 
@@ -89,7 +89,7 @@ def test_create_caseworker_refuses_a_short_or_mistyped_password(migrated):
 
 @pytest.mark.integration
 def test_erase_deletes_the_conversation_everywhere(web, settings):
-    sender = f"erase-{secrets.token_hex(6)}"
+    sender = new_sender()
     body = {"sender": sender, "message": "Hvad er et fleksjob?", "metadata": {"municipality": "gladsaxe"}}
     assert web.post("/api/chat", json=body).status_code == 200
     with session_scope() as session:
@@ -121,7 +121,7 @@ def test_erase_deletes_the_conversation_everywhere(web, settings):
 
 @pytest.mark.integration
 def test_purge_removes_old_closed_cases_and_their_conversations(web, settings):
-    sender = f"purge-{secrets.token_hex(6)}"
+    sender = new_sender()
     body = {"sender": sender, "message": "Hvad er løntilskud?", "metadata": {"municipality": "rodovre"}}
     assert web.post("/api/chat", json=body).status_code == 200
     with session_scope() as session:

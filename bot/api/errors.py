@@ -1,10 +1,15 @@
-"""Error responses in Danish: 422 for bad input, 503 when something is down.
+"""Error responses in Danish: 4xx for bad input, 503 when something is down.
 
 No request ever gets a 500 or a stack trace: unexpected errors are logged
-and answered with a 503 and a Danish message.
+(by type and route, never with the request's data) and answered with a 503
+and a Danish message. The framework's own English errors (a body that is
+not JSON or not UTF-8, JSON nested too deep, an unknown path) are answered
+in Danish too.
 """
 
 from __future__ import annotations
+
+from http import HTTPStatus
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -12,7 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.api.schemas import SENDER_INVALID
-from bot.logs import get_logger
+from bot.logs import get_logger, origin
 
 log = get_logger("bot.api")
 
@@ -26,6 +31,25 @@ _TYPE_MESSAGES = {
 _FIELD_MESSAGES = {
     "sender": SENDER_INVALID,
 }
+#: Danish words for the framework's English errors, by status code.
+_STATUS_MESSAGES = {
+    400: "Beskeden kunne ikke læses. Send den som gyldig JSON i UTF-8.",
+    404: "Siden findes ikke.",
+    405: "Den slags forespørgsel kan ikke bruges her.",
+}
+_FRAMEWORK_DETAILS = {"There was an error parsing the body"}
+
+
+def danish_detail(status_code: int, detail: object) -> object:
+    """Our own details are Danish already; the framework's are replaced."""
+    english = detail in _FRAMEWORK_DETAILS or detail == HTTPStatus(status_code).phrase
+    return _STATUS_MESSAGES.get(status_code, "Forespørgslen kunne ikke behandles.") if english else detail
+
+
+def _route(request: Request) -> str:
+    """The route's pattern (/api/chat/{sender}/events), never the path with its ids."""
+    route = request.scope.get("route")
+    return getattr(route, "path", "unknown")
 
 
 def danish_validation_message(exc: RequestValidationError) -> str:
@@ -48,9 +72,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail}, headers=exc.headers)
+        detail = danish_detail(exc.status_code, exc.detail)
+        return JSONResponse(status_code=exc.status_code, content={"detail": detail}, headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.error("unexpected_error", path=request.url.path, error=type(exc).__name__, exc_info=exc)
+        log.error("unexpected_error", route=_route(request), error=type(exc).__name__, origin=origin(exc))
         return JSONResponse(status_code=503, content={"detail": UNEXPECTED})

@@ -10,9 +10,27 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from bot.taxonomy import Audience, Municipality
 
 MAX_MESSAGE_LENGTH = 2000
-SENDER_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
-SENDER_INVALID = "Samtalens id (sender) er ugyldigt. Det skal være 1-64 tegn: bogstaver a-z, tal, _ eller -."
+#: The conversation id is the only key to a conversation's caseworker
+#: messages, so it must not be guessable: 22 characters of this alphabet hold
+#: 128 random bits (what the widget uses).
+SENDER_PATTERN = r"^[A-Za-z0-9_-]{22,64}$"
+SENDER_INVALID = (
+    "Samtalens id (sender) er ugyldigt. Det skal være 22-64 tilfældige tegn: bogstaver a-z og A-Z, tal, _ eller -."
+)
 MUNICIPALITY_NAMES = "Ballerup, Gladsaxe, Rødovre eller Rudersdal"
+#: The largest id a client may name (a 32-bit database integer).
+MAX_ID = 2**31 - 1
+#: Control characters other than line breaks and tabs are dropped from messages.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def readable(text: str) -> bool:
+    """False for text that is not valid Unicode (a lone surrogate such as \\ud800)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class ChatMetadata(BaseModel):
@@ -27,14 +45,15 @@ class ChatMetadata(BaseModel):
     @field_validator("municipality", mode="before")
     @classmethod
     def _known_municipality(cls, value: Any) -> Any:
-        if value is None or value in {m.value for m in Municipality}:
+        if value is None or (isinstance(value, str) and value in {m.value for m in Municipality}):
             return value
-        raise ValueError(f"Kommunen «{value}» kender jeg ikke. Vælg {MUNICIPALITY_NAMES}.")
+        named = f"«{value[:40]}» " if isinstance(value, str) else ""
+        raise ValueError(f"Kommunen {named}kender jeg ikke. Vælg {MUNICIPALITY_NAMES}.")
 
     @field_validator("audience", mode="before")
     @classmethod
     def _known_audience(cls, value: Any) -> Any:
-        if value is None or value in {a.value for a in Audience}:
+        if value is None or (isinstance(value, str) and value in {a.value for a in Audience}):
             return value
         raise ValueError("Målgruppen skal være «borger» eller «virksomhed».")
 
@@ -50,11 +69,19 @@ class ChatRequest(BaseModel):
     model_config = ConfigDict(
         extra="ignore",
         json_schema_extra={
-            "examples": [{"sender": "t1", "message": "Hvad er et fleksjob?", "metadata": {"municipality": "gladsaxe"}}]
+            "examples": [
+                {
+                    "sender": "Zk3v9QeR2mXy7LpA1sWd0g",
+                    "message": "Hvad er et fleksjob?",
+                    "metadata": {"municipality": "gladsaxe"},
+                }
+            ]
         },
     )
 
-    sender: str = Field(description="The conversation id: 1-64 characters of A-Z a-z 0-9 _ -.")
+    sender: str = Field(
+        description="The conversation id: 22-64 random characters of A-Z a-z 0-9 _ - (at least 128 random bits)."
+    )
     message: str = Field(description=f"The user's text, at most {MAX_MESSAGE_LENGTH} characters after trimming.")
     metadata: ChatMetadata = Field(default_factory=ChatMetadata)
 
@@ -70,7 +97,9 @@ class ChatRequest(BaseModel):
     def _valid_message(cls, value: Any) -> Any:
         if not isinstance(value, str):
             raise ValueError("Beskeden skal være tekst.")
-        text = value.strip()
+        if not readable(value):
+            raise ValueError("Beskeden indeholder tegn, der ikke kan læses. Skriv den igen.")
+        text = _CONTROL.sub("", value).strip()
         if not text:
             raise ValueError("Beskeden er tom. Skriv dit spørgsmål, og send igen.")
         if len(text) > MAX_MESSAGE_LENGTH:
@@ -100,11 +129,12 @@ class ErrorBody(BaseModel):
 
 
 class Health(BaseModel):
-    status: str
+    status: str = Field(description="ok, or degraded when a part below is not ok.")
     rasa: str
     actions: str
     db: str
     model: str | None = None
+    queued_for_rasa: int | None = Field(default=None, description="Tracker events waiting for Rasa.")
 
 
 class HandoffState(BaseModel):

@@ -16,17 +16,18 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from bot.api.outbox import read_inbox
-from bot.api.schemas import SENDER_PATTERN, ErrorBody, Inbox
+from bot.api.schemas import MAX_ID, SENDER_PATTERN, ErrorBody, Inbox
 
 router = APIRouter(prefix="/api/chat", tags=["chat"])
 
 POLL_SECONDS = 0.5
 HEARTBEAT_SECONDS = 15
 Sender = Annotated[str, Path(pattern=SENDER_PATTERN, description="The conversation id used in POST /api/chat.")]
+After = Annotated[int, Query(ge=0, le=MAX_ID, description="The last message id the client has.")]
 
 
 @router.get("/{sender}/messages", response_model=Inbox, responses={422: {"model": ErrorBody}})
-async def messages(sender: Sender, after: Annotated[int, Query(ge=0)] = 0) -> Inbox:
+async def messages(sender: Sender, after: After = 0) -> Inbox:
     """Messages for the citizen after the given id, and the handoff state.
     Poll every 1-2 seconds while a handoff is open."""
     return await run_in_threadpool(read_inbox, sender, after)
@@ -36,8 +37,8 @@ async def messages(sender: Sender, after: Annotated[int, Query(ge=0)] = 0) -> In
 async def events(
     sender: Sender,
     request: Request,
-    last_event_id: Annotated[int | None, Header()] = None,
-    after: Annotated[int, Query(ge=0)] = 0,
+    last_event_id: Annotated[int | None, Header(ge=0, le=MAX_ID)] = None,
+    after: After = 0,
 ) -> StreamingResponse:
     """Server-Sent Events: one `message` event per outbox message (its id is
     the event id, so a reconnecting browser resumes after Last-Event-ID) and

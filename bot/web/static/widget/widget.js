@@ -24,7 +24,7 @@
   var MUNICIPALITY = script.dataset.municipality || "";
   var AUDIENCE = script.dataset.audience || "";
   var STORAGE_KEY = "jobcenter-assistent:" + (MUNICIPALITY || "-") + ":" + (AUDIENCE || "-");
-  var SENDER_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+  var SENDER_PATTERN = /^[A-Za-z0-9_-]{22,64}$/;
   var MAX_HISTORY = 200;
   var REQUEST_TIMEOUT_MS = 60000;
   var STREAM_RETRY_MS = 5000;
