@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+from functools import partial
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import SQLAlchemyError
 
 from actions.actions import DomainDict, context_of, send
 from bot.dialogue import handoff, turns
+from bot.dialogue.contact import contact_route
 from bot.dialogue.messages import Kind
 from bot.dialogue.safety import is_crisis
 from bot.dialogue.transcript import read_transcript
@@ -17,12 +21,14 @@ from bot.dialogue.turns import Reply
 from bot.handoff.hours import is_open
 from bot.handoff.service import NewCase, create_case, live_case, queue_position
 from bot.knowledge.service import get_engine
+from bot.logs import get_logger
 from bot.settings import DEFAULT_OPENING_HOURS, get_settings
-from bot.storage.db import session_scope
+from bot.storage.db import session_scope, with_retry
 from bot.storage.models import Channel
 from bot.taxonomy import Municipality, parse_municipality
 
 RESET_FORM = [SlotSet(name, None) for name in handoff.FORM_SLOTS]
+log = get_logger("bot.actions")
 
 
 def _municipality(tracker: Tracker) -> Municipality | None:
@@ -188,18 +194,34 @@ def _new_case(tracker: Tracker) -> NewCase:
     )
 
 
+def _store(new: NewCase) -> int:
+    """Open the case, or reuse the open live chat; return the queue position."""
+    with session_scope() as session:
+        existing = live_case(session, new.sender) if new.channel is Channel.CHAT else None
+        case = existing or create_case(session, new)
+        return queue_position(session, case)
+
+
 class ActionSubmitHandoff(Action):
-    """Open the case (live chat queue or callback list) and confirm."""
+    """Open the case (live chat queue or callback list) and confirm.
+
+    The database work runs in a thread (a locked database must not stop the
+    action server's other turns) and is retried briefly. If the case still
+    cannot be stored, the citizen is told so, the form's answers stay in
+    the tracker, and the "Prøv igen" button sends them again."""
 
     def name(self) -> str:
         return "action_submit_handoff"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        if not tracker.get_slot(handoff.CHANNEL):
+            return send(dispatcher, Reply([handoff.nothing_to_send()]))
         new = _new_case(tracker)
-        with session_scope() as session:
-            existing = live_case(session, new.sender) if new.channel is Channel.CHAT else None
-            case = existing or create_case(session, new)
-            position = queue_position(session, case)
+        try:
+            position = await asyncio.to_thread(with_retry, partial(_store, new))
+        except SQLAlchemyError as exc:
+            log.warning("handoff_not_stored", error=type(exc).__name__)
+            return send(dispatcher, Reply([handoff.not_stored(contact_route(get_engine().kb, new.municipality))]))
         contact = new.contact_phone or new.contact_email
         confirmation = handoff.submitted(new.channel, contact, position, urgent=new.reason == "crisis")
         reply = Reply([confirmation], {turns.HANDOFF_REASON: None})

@@ -29,6 +29,8 @@ SKIPPED = "-"
 CHAT_NOW = "Chat med en medarbejder nu"
 CALL_ME = "Ring eller skriv til mig"
 CANCEL_BUTTON = Button("Fortryd", intent_payload("stop"))
+#: The intent of the "Prøv igen" button after a case could not be stored.
+RETRY_INTENT = "retry_handoff"
 MAX_DESCRIPTION = 1000
 #: More words than this is a sentence, not a name.
 MAX_NAME_WORDS = 5
@@ -194,4 +196,24 @@ def cancelled() -> BotMessage:
     return BotMessage(
         text="Det er i orden. Jeg har ikke sendt noget videre. Hvad kan jeg ellers hjælpe med?",
         custom={"kind": Kind.FORM.value, "cancelled": True},
+    )
+
+
+def not_stored(contact_route: str) -> BotMessage:
+    """The case could not be stored; the answers are kept for a new try."""
+    return BotMessage(
+        text="Beklager. Jeg kunne ikke sende din henvendelse lige nu, fordi der er travlt i vores system. "
+        "Jeg har gemt det, du har skrevet. Tryk «Prøv igen» om et øjeblik.\n"
+        f"Du kan også kontakte kommunen direkte: {contact_route}",
+        buttons=(Button("Prøv igen", intent_payload(RETRY_INTENT)),),
+        custom={"kind": Kind.FORM.value, "stored": False},
+    )
+
+
+def nothing_to_send() -> BotMessage:
+    """"Prøv igen" when no answers are waiting (already sent, or cancelled)."""
+    return BotMessage(
+        text="Der er ikke nogen henvendelse, der venter på at blive sendt. Vil du tale med en medarbejder?",
+        buttons=(Button("Tal med en medarbejder", intent_payload("request_human")),),
+        custom={"kind": Kind.FORM.value},
     )
