@@ -26,7 +26,7 @@ ARTIFACTS = ROOT / "test-artifacts"
 _TMP = Path(tempfile.mkdtemp(prefix="jobcenter-tests-"))
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -37,10 +37,11 @@ os.environ.update(
         "DATABASE_URL": f"sqlite:///{_TMP / 'app.db'}",
         "TRACKER_DATABASE_URL": f"sqlite:///{_TMP / 'rasa_tracker.db'}",
         "VAR_DIR": str(_TMP),
-        "RASA_TOKEN": secrets.token_urlsafe(16),
-        "WEB_PORT": str(_free_port()),
-        "RASA_PORT": str(_free_port()),
-        "ACTIONS_PORT": str(_free_port()),
+        "RASA_TOKEN": secrets.token_hex(24),
+        "ACTIONS_TOKEN": secrets.token_hex(24),
+        "WEB_PORT": str(free_port()),
+        "RASA_PORT": str(free_port()),
+        "ACTIONS_PORT": str(free_port()),
         "OPENING_HOURS": json.dumps(dict.fromkeys((m.value for m in Municipality), "man-søn 00:00-24:00")),
         "LOG_LEVEL": "INFO",
     }
@@ -49,7 +50,15 @@ os.environ.pop("LOCK_STORE_URL", None)
 
 from bot.model import model_path  # noqa: E402  (settings must be in the environment first)
 from bot.settings import get_settings  # noqa: E402
-from bot.stack import Stack, migrate  # noqa: E402
+from bot.stack import Stack  # noqa: E402
+from bot.storage.migrate import migrate  # noqa: E402
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fresh_logs() -> None:
+    """Every stack of this run logs under test-artifacts/logs; start it empty."""
+    for old in (ARTIFACTS / "logs").rglob("*.log"):
+        old.unlink()
 
 
 @pytest.fixture(scope="session")
@@ -68,10 +77,7 @@ def stack(settings, migrated) -> Iterator[Stack]:
     model = model_path()
     if not model.exists():
         pytest.fail(f"No trained model at {model}: run `make model` (make test does it first).")
-    log_dir = ARTIFACTS / "logs"
-    for old in log_dir.glob("*.log"):
-        old.unlink()
-    running = Stack(settings, model, log_dir=log_dir)
+    running = Stack(settings, model, log_dir=ARTIFACTS / "logs")
     running.start()
     try:
         running.wait_ready()
@@ -88,21 +94,40 @@ def web(stack):
         yield client
 
 
+#: Every conversation id and username the tests made, so the last test can
+#: check that none of them reached a log (tests/test_log_privacy.py).
+SENDERS: list[str] = []
+USERNAMES: list[str] = []
+
+
 def new_sender() -> str:
-    return f"test-{secrets.token_hex(8)}"
+    """A conversation id as a client makes one: 128 random bits (at least 22 characters)."""
+    sender = f"test-{secrets.token_urlsafe(16)}"
+    SENDERS.append(sender)
+    return sender
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `last` run after all others (they read what the others left)."""
+    items.sort(key=lambda item: item.get_closest_marker("last") is not None)
 
 
 #: The password of every caseworker the tests create.
 CASEWORKER_PASSWORD = "en-lang-og-god-adgangskode"
 
 
-def add_caseworker(municipality: Municipality, team, display_name: str) -> str:
-    """Create a caseworker in the test database; return the (unique) username."""
+def add_caseworker(municipality: Municipality, team, display_name: str, database_url: str | None = None) -> str:
+    """Create a caseworker in the test database (or the one at `database_url`);
+    return the (unique) username."""
+    from sqlalchemy.orm import Session
+
     from bot.caseworker.auth import create_caseworker
-    from bot.storage.db import session_scope
+    from bot.storage.db import get_engine, make_engine
 
     username = f"{municipality.value}-{team.value}-{secrets.token_hex(4)}"
-    with session_scope() as session:
+    USERNAMES.append(username)
+    engine = make_engine(database_url) if database_url else get_engine()
+    with Session(engine) as session, session.begin():
         create_caseworker(
             session,
             username=username,
@@ -111,4 +136,6 @@ def add_caseworker(municipality: Municipality, team, display_name: str) -> str:
             municipality=municipality,
             team=team,
         )
+    if database_url:
+        engine.dispose()
     return username

@@ -6,18 +6,20 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import create_engine, text
 
+from bot.api.rasa_client import TOKEN_HEADER, WEBHOOK
 from bot.model import model_path
 from bot.stack import Stack
 from bot.storage.db import make_engine
+from tests.conftest import ARTIFACTS, free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.redis]
 
@@ -25,10 +27,21 @@ TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+@contextmanager
+def fresh_database() -> Iterator[str]:
+    """A new, empty PostgreSQL database on TEST_DATABASE_URL's server; its URL."""
+    assert TEST_DATABASE_URL
+    base = make_engine(TEST_DATABASE_URL).url
+    name = f"jobcenter_{secrets.token_hex(6)}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -36,36 +49,26 @@ def databases() -> Iterator[tuple[str, str]]:
     """Two fresh PostgreSQL databases: ours and Rasa's tracker store."""
     if not (TEST_DATABASE_URL and TEST_REDIS_URL):
         pytest.skip("TEST_DATABASE_URL and TEST_REDIS_URL are not both set")
-    base = make_engine(TEST_DATABASE_URL).url
-    names = [f"jobcenter_{kind}_{secrets.token_hex(4)}" for kind in ("app", "tracker")]
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        for name in names:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    urls = [base.set(database=name).render_as_string(hide_password=False) for name in names]
-    yield urls[0], urls[1]
-    with admin.connect() as connection:
-        for name in names:
-            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_database() as app, fresh_database() as tracker:
+        yield app, tracker
 
 
 @pytest.fixture(scope="module")
-def production_stack(settings, databases, tmp_path_factory) -> Iterator[tuple[Stack, int]]:
+def production_stack(settings, databases) -> Iterator[tuple[Stack, int]]:
     app_url, tracker_url = databases
     production = settings.model_copy(
         update={
-            "web_port": _free_port(),
-            "rasa_port": _free_port(),
-            "actions_port": _free_port(),
-            "rasa_token": SecretStr(secrets.token_urlsafe(16)),
+            "web_port": free_port(),
+            "rasa_port": free_port(),
+            "actions_port": free_port(),
+            "rasa_token": SecretStr(secrets.token_hex(16)),
             "database_url": app_url,
             "tracker_database_url": tracker_url,
             "lock_store_url": TEST_REDIS_URL,
         }
     )
-    stack = Stack(production, model_path(), log_dir=tmp_path_factory.mktemp("production-logs"))
-    second_port = _free_port()
+    stack = Stack(production, model_path(), log_dir=ARTIFACTS / "logs" / "production")
+    second_port = free_port()
     stack.start()
     stack.start_rasa(port=second_port, name="rasa2")
     try:
@@ -90,7 +93,7 @@ def _wait_for_second_rasa(stack: Stack, port: int) -> None:
 def test_two_rasa_instances_share_one_conversation(production_stack):
     stack, second_port = production_stack
     _wait_for_second_rasa(stack, second_port)
-    sender = f"prod-{secrets.token_hex(6)}"
+    sender = f"prod-{secrets.token_urlsafe(16)}"
     with httpx.Client(base_url=stack.web_url, timeout=60) as web:
         first = web.post(
             "/api/chat",
@@ -101,8 +104,9 @@ def test_two_rasa_instances_share_one_conversation(production_stack):
     # The next turn goes to the other instance, without metadata: the
     # municipality must come from the shared PostgreSQL tracker store.
     second = httpx.post(
-        f"http://127.0.0.1:{second_port}/webhooks/rest/webhook",
+        f"http://127.0.0.1:{second_port}{WEBHOOK}",
         json={"sender": sender, "message": "Hvordan fungerer løntilskud?"},
+        headers={TOKEN_HEADER: stack.settings.rasa_token.get_secret_value()},
         timeout=60,
     ).json()
     answer = next(m["custom"] for m in second if m.get("custom", {}).get("kind") == "answer")
