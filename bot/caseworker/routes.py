@@ -7,9 +7,11 @@ municipality and team. Every form carries the session's CSRF token.
 
 from __future__ import annotations
 
+import math
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,10 +24,11 @@ from sqlalchemy.orm import Session
 
 from bot.api.deps import AppState, get_state
 from bot.api.rasa_client import RasaUnavailableError
-from bot.caseworker import auth
-from bot.caseworker.labels import LABELS, reason_label, topic_label
+from bot.caseworker import auth, throttle
+from bot.caseworker.labels import LABELS, reason_label, throttled_label, topic_label
 from bot.handoff import service
 from bot.logs import get_logger
+from bot.privacy import hash_sender
 from bot.storage.db import session_scope
 from bot.storage.models import CannedReply, Caseworker, CaseworkerSession, Channel, HandoffCase
 
@@ -92,6 +95,14 @@ def login_form(request: Request) -> Response:
     return response
 
 
+def _throttled(request: Request, csrf_token: str, wait: timedelta) -> Response:
+    salt = get_state(request).settings.sender_hash_salt.get_secret_value()
+    log.warning("login_throttled", client=hash_sender(_client(request), salt), wait_seconds=int(wait.total_seconds()))
+    response = _page(request, "login.html", None, 429, login_csrf=csrf_token, error=throttled_label(wait))
+    response.headers["Retry-After"] = str(math.ceil(wait.total_seconds()))
+    return response
+
+
 @router.post("/login", response_class=HTMLResponse)
 def login(
     request: Request,
@@ -105,9 +116,8 @@ def login(
     with session_scope() as session:
         try:
             caseworker = auth.authenticate(session, state.settings, username, password, _client(request))
-        except auth.LoginThrottledError:
-            log.warning("login_throttled", client=_client(request))
-            return _page(request, "login.html", None, 429, login_csrf=csrf_token, error=LABELS["throttled"])
+        except throttle.LoginThrottledError as throttled:
+            return _throttled(request, csrf_token, throttled.wait)
         if caseworker is None:
             return _page(request, "login.html", None, 401, login_csrf=csrf_token, error=LABELS["bad_login"])
         token = auth.start_session(session, caseworker)
