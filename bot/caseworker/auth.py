@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from pwdlib import PasswordHash
 from sqlalchemy import delete, select
@@ -100,6 +100,12 @@ def find_session(session: Session, token: str | None) -> CaseworkerSession | Non
 def end_session(session: Session, token: str | None) -> None:
     if token:
         session.execute(delete(CaseworkerSession).where(CaseworkerSession.token_hash == _digest(token)))
+
+
+def delete_expired_sessions(session: Session, now: datetime | None = None) -> int:
+    """Delete the sessions that have expired; return how many."""
+    expired = delete(CaseworkerSession).where(CaseworkerSession.expires_at <= (now or utcnow()))
+    return session.execute(expired.execution_options(synchronize_session=False)).rowcount
 
 
 def csrf_matches(expected: str, given: str | None) -> bool:
