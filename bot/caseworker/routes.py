@@ -31,6 +31,7 @@ from bot.logs import get_logger
 from bot.privacy import hash_sender
 from bot.storage.db import session_scope
 from bot.storage.models import CannedReply, Caseworker, CaseworkerSession, Channel, HandoffCase
+from bot.web.headers import PrivateHeadersMiddleware
 
 log = get_logger("bot.caseworker")
 router = APIRouter(prefix="/caseworker", include_in_schema=False)
@@ -80,7 +81,7 @@ def _set_cookie(response: Response, request: Request, name: str, value: str, max
         path="/caseworker",
         httponly=True,
         samesite="strict",
-        secure=state.settings.secure_cookies,
+        secure=state.settings.use_secure_cookies,
     )
 
 
@@ -326,10 +327,11 @@ def inbox_json(request: Request) -> JSONResponse:
 
 
 def install(app: Any) -> None:
-    """Add the app's routes, static files and error pages to the front door."""
+    """Add the app's routes, static files, error pages and security headers to the front door."""
     from fastapi.staticfiles import StaticFiles
 
     app.include_router(router)
+    app.add_middleware(PrivateHeadersMiddleware, prefix="/caseworker")
     app.mount("/caseworker/static", StaticFiles(directory=Path(__file__).parent / "static"), name="caseworker-static")
 
     @app.exception_handler(LoginRequiredError)
