@@ -16,7 +16,8 @@ import re
 import sys
 from datetime import timedelta
 
-from bot.caseworker.auth import MIN_PASSWORD_LENGTH, create_caseworker
+from bot.caseworker import throttle
+from bot.caseworker.auth import MIN_PASSWORD_LENGTH, create_caseworker, delete_expired_sessions
 from bot.handoff import service
 from bot.settings import get_settings
 from bot.storage.db import session_scope
@@ -89,10 +90,13 @@ def cmd_purge(args: argparse.Namespace) -> int:
     with session_scope() as session:
         senders = set(service.purge(session, age))
         open_senders = service.senders_with_open_cases(session)
+        sessions = delete_expired_sessions(session)
+        counters = throttle.delete_expired(session)
     senders |= set(inactive_senders(settings.tracker_database_url, cutoff))
     senders -= open_senders
     rows = sum(delete_tracker(settings.tracker_database_url, sender) for sender in senders)
     print(f"Purged data older than {age.days} days: {len(senders)} conversations, {rows} tracker events.")
+    print(f"Deleted {sessions} expired caseworker sessions and {counters} expired login counters.")
     return 0
 
 
@@ -125,7 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     canned.add_argument("--text", required=True)
     canned.set_defaults(handler=cmd_add_canned_reply)
 
-    purge = commands.add_parser("purge", help="delete personal data of closed cases and old conversations")
+    purge = commands.add_parser(
+        "purge", help="delete personal data of closed cases and old conversations, expired sessions and login counters"
+    )
     purge.add_argument("--older-than", type=parse_age, help="for example 30d (default: RETENTION_DAYS)")
     purge.set_defaults(handler=cmd_purge)
 

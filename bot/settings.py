@@ -6,6 +6,7 @@ configuration here; nothing else calls os.environ for settings.
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 
@@ -70,8 +71,9 @@ class Settings(BaseSettings):
     opening_hours: dict[Municipality, str] = Field(
         default_factory=lambda: dict.fromkeys(Municipality, DEFAULT_OPENING_HOURS)
     )
-    #: Mark cookies Secure (HTTPS only). Set true behind HTTPS.
-    secure_cookies: bool = False
+    #: Mark cookies Secure (HTTPS only). Unset: Secure unless the front door
+    #: listens on loopback (see `use_secure_cookies`); true or false always wins.
+    secure_cookies: bool | None = None
     #: Failed logins within `login_window_minutes` before further attempts
     #: are refused: per username, and (higher, as an office shares one
     #: address) per client address.
@@ -87,12 +89,28 @@ class Settings(BaseSettings):
         return {**dict.fromkeys(Municipality, DEFAULT_OPENING_HOURS), **hours}
 
     @property
+    def use_secure_cookies(self) -> bool:
+        """SECURE_COOKIES when set; otherwise true unless the front door is served on loopback only."""
+        if self.secure_cookies is not None:
+            return self.secure_cookies
+        return not _is_loopback(self.web_host)
+
+    @property
     def rasa_url(self) -> str:
         return f"http://{self.rasa_host}:{self.rasa_port}"
 
     @property
     def actions_url(self) -> str:
         return f"http://{self.actions_host}:{self.actions_port}"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name other than localhost
+        return False
 
 
 @lru_cache

@@ -1,18 +1,18 @@
-"""Caseworker accounts, passwords (argon2), sessions, CSRF and login throttling."""
+"""Caseworker accounts, passwords (argon2), sessions and CSRF; login throttling in throttle.py."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
 from pwdlib import PasswordHash
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from bot.caseworker import throttle
 from bot.settings import Settings
-from bot.storage.models import Caseworker, CaseworkerSession, LoginFailure, Role, utcnow
+from bot.storage.models import Caseworker, CaseworkerSession, Role, utcnow
 from bot.taxonomy import Municipality, Team
 
 SESSION_COOKIE = "cw_session"
@@ -20,10 +20,6 @@ LOGIN_CSRF_COOKIE = "cw_login_csrf"
 SESSION_HOURS = 8
 MIN_PASSWORD_LENGTH = 12
 _hasher = PasswordHash.recommended()
-
-
-class LoginThrottledError(Exception):
-    """Too many failed logins for this username or client."""
 
 
 def _digest(token: str) -> str:
@@ -57,29 +53,20 @@ def create_caseworker(
     return caseworker
 
 
-def _throttled(session: Session, settings: Settings, username: str, client: str) -> bool:
-    since = utcnow() - timedelta(minutes=settings.login_window_minutes)
-
-    def failures(*where: Any) -> int:
-        query = select(func.count()).select_from(LoginFailure).where(LoginFailure.at >= since, *where)
-        return session.scalar(query) or 0
-
-    return (
-        failures(LoginFailure.username == username) >= settings.login_max_failures
-        or failures(LoginFailure.client == client) >= settings.login_max_failures_per_client
-    )
-
-
 def authenticate(session: Session, settings: Settings, username: str, password: str, client: str) -> Caseworker | None:
-    """The caseworker for these credentials, or None. Raises LoginThrottledError."""
-    if _throttled(session, settings, username, client):
-        raise LoginThrottledError(username)
+    """The caseworker for these credentials, or None.
+
+    The attempt is counted, and the session committed, before the password is
+    checked; raises throttle.LoginThrottledError without checking it when the
+    (username, client) pair or the client must wait.
+    """
+    pair, address = throttle.counters(settings, username, client)
+    throttle.count_attempt(session, timedelta(minutes=settings.login_window_minutes), pair, address)
     caseworker = session.scalar(select(Caseworker).where(Caseworker.username == username, Caseworker.active))
     valid = _hasher.verify(password, caseworker.password_hash) if caseworker else _hasher.verify(password, _DUMMY)
     if not (caseworker and valid):
-        session.add(LoginFailure(username=username[:64], client=client[:64]))
         return None
-    session.execute(delete(LoginFailure).where(LoginFailure.username == username))
+    throttle.forget(session, pair, address)
     return caseworker
 
 
@@ -113,6 +100,12 @@ def find_session(session: Session, token: str | None) -> CaseworkerSession | Non
 def end_session(session: Session, token: str | None) -> None:
     if token:
         session.execute(delete(CaseworkerSession).where(CaseworkerSession.token_hash == _digest(token)))
+
+
+def delete_expired_sessions(session: Session, now: datetime | None = None) -> int:
+    """Delete the sessions that have expired; return how many."""
+    expired = delete(CaseworkerSession).where(CaseworkerSession.expires_at <= (now or utcnow()))
+    return session.execute(expired.execution_options(synchronize_session=False)).rowcount
 
 
 def csrf_matches(expected: str, given: str | None) -> bool:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from datetime import timedelta
+
 from bot.taxonomy import TOPIC_LABELS, Topic
 
 REASONS = {
@@ -25,7 +28,7 @@ LABELS = {
     },
     "priority": {1: "Akut", 2: "Høj", 3: "Normal"},
     "csrf": "Formularen var for gammel. Gå tilbage, genindlæs siden og prøv igen.",
-    "throttled": "For mange forkerte forsøg. Vent 15 minutter, og prøv igen.",
+    "throttled": "For mange forkerte forsøg. Vent {wait}, og prøv igen.",
     "bad_login": "Forkert brugernavn eller adgangskode.",
     "login_required": "Du er ikke logget ind.",
     "not_found": "Sagen findes ikke, eller du har ikke adgang til den.",
@@ -46,3 +49,9 @@ def topic_label(topic: str | None) -> str:
         return TOPIC_LABELS[Topic(topic)] if topic else "Ikke kendt"
     except ValueError:
         return topic or "Ikke kendt"
+
+
+def throttled_label(wait: timedelta) -> str:
+    """The message when logins must wait: the wait in whole minutes, rounded up."""
+    minutes = max(1, math.ceil(wait.total_seconds() / 60))
+    return LABELS["throttled"].format(wait="1 minut" if minutes == 1 else f"{minutes} minutter")

@@ -7,9 +7,11 @@ municipality and team. Every form carries the session's CSRF token.
 
 from __future__ import annotations
 
+import math
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,13 +25,14 @@ from sqlalchemy.orm import Session
 
 from bot.api.deps import AppState, get_state
 from bot.api.schemas import MAX_ID
-from bot.caseworker import auth
-from bot.caseworker.labels import LABELS, reason_label, topic_label
+from bot.caseworker import auth, throttle
+from bot.caseworker.labels import LABELS, reason_label, throttled_label, topic_label
 from bot.handoff import service
 from bot.logs import get_logger
-from bot.privacy import mask_cpr
+from bot.privacy import hash_sender, mask_cpr
 from bot.storage.db import session_scope
 from bot.storage.models import CannedReply, Caseworker, CaseworkerSession, HandoffCase
+from bot.web.headers import PrivateHeadersMiddleware
 
 log = get_logger("bot.caseworker")
 router = APIRouter(prefix="/caseworker", include_in_schema=False)
@@ -91,7 +94,7 @@ def _set_cookie(response: Response, request: Request, name: str, value: str, max
         path="/caseworker",
         httponly=True,
         samesite="strict",
-        secure=state.settings.secure_cookies,
+        secure=state.settings.use_secure_cookies,
     )
 
 
@@ -103,6 +106,14 @@ def login_form(request: Request) -> Response:
     token = secrets.token_urlsafe(32)
     response = _page(request, "login.html", None, login_csrf=token)
     _set_cookie(response, request, auth.LOGIN_CSRF_COOKIE, token, max_age=3600)
+    return response
+
+
+def _throttled(request: Request, csrf_token: str, wait: timedelta) -> Response:
+    salt = get_state(request).settings.sender_hash_salt.get_secret_value()
+    log.warning("login_throttled", client=hash_sender(_client(request), salt), wait_seconds=int(wait.total_seconds()))
+    response = _page(request, "login.html", None, 429, login_csrf=csrf_token, error=throttled_label(wait))
+    response.headers["Retry-After"] = str(math.ceil(wait.total_seconds()))
     return response
 
 
@@ -119,9 +130,8 @@ def login(
     with session_scope() as session:
         try:
             caseworker = auth.authenticate(session, state.settings, username, password, _client(request))
-        except auth.LoginThrottledError:
-            log.warning("login_throttled", client=_client(request))
-            return _page(request, "login.html", None, 429, login_csrf=csrf_token, error=LABELS["throttled"])
+        except throttle.LoginThrottledError as throttled:
+            return _throttled(request, csrf_token, throttled.wait)
         if caseworker is None:
             return _page(request, "login.html", None, 401, login_csrf=csrf_token, error=LABELS["bad_login"])
         token = auth.start_session(session, caseworker)
@@ -314,10 +324,11 @@ def inbox_json(request: Request) -> JSONResponse:
 
 
 def install(app: Any) -> None:
-    """Add the app's routes, static files and error pages to the front door."""
+    """Add the app's routes, static files, error pages and security headers to the front door."""
     from fastapi.staticfiles import StaticFiles
 
     app.include_router(router)
+    app.add_middleware(PrivateHeadersMiddleware, prefix="/caseworker")
     app.mount("/caseworker/static", StaticFiles(directory=Path(__file__).parent / "static"), name="caseworker-static")
 
     @app.exception_handler(LoginRequiredError)

@@ -162,16 +162,20 @@ class AuditEntry(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class LoginFailure(Base):
-    """Failed logins, for throttling (kept in the database so every web
-    instance sees them)."""
+class LoginThrottle(Base):
+    """One login-attempt counter: of a (username, client address) pair or of a
+    client address (bot/caseworker/throttle.py). In the database so every web
+    instance sees it; the key is a salted hash, so the table holds no usernames
+    or addresses."""
 
-    __tablename__ = "login_failures"
+    __tablename__ = "login_throttle"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    username: Mapped[str] = mapped_column(String(64), index=True)
-    client: Mapped[str] = mapped_column(String(64), index=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    #: No attempt is checked before this time.
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The counter starts over (and purge deletes the row) from this time.
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 class CannedReply(Base):

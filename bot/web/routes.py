@@ -17,24 +17,13 @@ from pydantic import BaseModel
 
 from bot.api.deps import AppState, get_state
 from bot.taxonomy import Audience, Municipality
+from bot.web.headers import SECURITY_HEADERS
 
 HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"
 templates = Jinja2Templates(directory=HERE / "templates")
 
 router = APIRouter()
-
-# The demo pages load nothing from other origins and run no inline script.
-# Keep it that way: the widget must work under a strict policy like this one.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
-SECURITY_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-}
 
 
 class WidgetConfig(BaseModel):
