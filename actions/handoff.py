@@ -19,13 +19,12 @@ from bot.dialogue.safety import is_crisis
 from bot.dialogue.transcript import read_transcript
 from bot.dialogue.turns import Reply
 from bot.handoff.hours import is_open
-from bot.handoff.service import NewCase, create_case, live_case, queue_position
+from bot.handoff.service import NewCase, open_or_update_case
 from bot.knowledge.service import get_engine
 from bot.logs import get_logger
 from bot.settings import DEFAULT_OPENING_HOURS, get_settings
 from bot.storage.db import session_scope, with_retry
-from bot.storage.models import Channel
-from bot.taxonomy import Municipality, parse_municipality
+from bot.taxonomy import Author, Channel, HandoffReason, Municipality, parse_municipality
 
 RESET_FORM = [SlotSet(name, None) for name in handoff.FORM_SLOTS]
 log = get_logger("bot.actions")
@@ -55,9 +54,9 @@ class ActionRequestHuman(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         ctx = context_of(tracker)
         accepted_offer = tracker.get_slot(turns.HANDOFF_OFFERED) and tracker.get_intent_of_latest_message() == "affirm"
-        reason = (tracker.get_slot(turns.HANDOFF_REASON) if accepted_offer else None) or "request_human"
+        reason = _reason(tracker.get_slot(turns.HANDOFF_REASON) if accepted_offer else None)
         team = handoff.team_for(ctx.audience, ctx.text)
-        slots = {turns.HANDOFF_REASON: reason, turns.HANDOFF_OFFERED: False, turns.AUDIENCE: team.value}
+        slots = {turns.HANDOFF_REASON: reason.value, turns.HANDOFF_OFFERED: False}
         if ctx.municipality:
             slots[turns.MUNICIPALITY] = ctx.municipality.value
         return [*send(dispatcher, Reply([handoff.intro(team)], slots)), *RESET_FORM]
@@ -167,6 +166,13 @@ class ValidateHandoffForm(FormValidationAction):
         return self._checked(handoff.DESCRIPTION, handoff.check_description(str(value)), dispatcher)
 
 
+def _reason(value: Any) -> HandoffReason:
+    try:
+        return HandoffReason(value)
+    except ValueError:
+        return HandoffReason.REQUEST_HUMAN
+
+
 def _new_case(tracker: Tracker) -> NewCase:
     ctx = context_of(tracker)
     municipality = _municipality(tracker)
@@ -174,19 +180,21 @@ def _new_case(tracker: Tracker) -> NewCase:
         raise ValueError("the handoff form always asks for the municipality")
     transcript = read_transcript(tracker.events)
     description = tracker.get_slot(handoff.DESCRIPTION) or ""
-    reason = "crisis" if is_crisis(description) else tracker.get_slot(turns.HANDOFF_REASON) or "request_human"
+    reason = HandoffReason.CRISIS if is_crisis(description) else _reason(tracker.get_slot(turns.HANDOFF_REASON))
     contact = tracker.get_slot(handoff.CONTACT_INFO)
     name = tracker.get_slot(handoff.CONTACT_NAME)
+    # The team follows the audience, or an employer's words anywhere in the
+    # conversation ("virksomhedskonsulent").
+    citizen_lines = " ".join(text for author, text in transcript.lines if author is Author.CITIZEN)
     return NewCase(
         sender=tracker.sender_id,
         municipality=municipality,
-        team=handoff.team_for(ctx.audience, ""),
+        team=handoff.team_for(ctx.audience, citizen_lines),
         channel=Channel(tracker.get_slot(handoff.CHANNEL)),
         reason=reason,
-        priority=handoff.priority_of(reason),
         topic=transcript.topic,
         article_ids=transcript.article_ids,
-        transcript=transcript.lines,
+        transcript=[*transcript.lines, (Author.SYSTEM, handoff.opened_line(reason))],
         description=description,
         contact_name=None if name in (None, handoff.SKIPPED) else name,
         contact_phone=contact if contact and "@" not in contact else None,
@@ -195,11 +203,9 @@ def _new_case(tracker: Tracker) -> NewCase:
 
 
 def _store(new: NewCase) -> int:
-    """Open the case, or reuse the open live chat; return the queue position."""
+    """Open the case (or update the open live chat); return the queue position."""
     with session_scope() as session:
-        existing = live_case(session, new.sender) if new.channel is Channel.CHAT else None
-        case = existing or create_case(session, new)
-        return queue_position(session, case)
+        return open_or_update_case(session, new)[1]
 
 
 class ActionSubmitHandoff(Action):
@@ -223,7 +229,7 @@ class ActionSubmitHandoff(Action):
             log.warning("handoff_not_stored", error=type(exc).__name__)
             return send(dispatcher, Reply([handoff.not_stored(contact_route(get_engine().kb, new.municipality))]))
         contact = new.contact_phone or new.contact_email
-        confirmation = handoff.submitted(new.channel, contact, position, urgent=new.reason == "crisis")
+        confirmation = handoff.submitted(new.channel, contact, position, urgent=new.reason is HandoffReason.CRISIS)
         reply = Reply([confirmation], {turns.HANDOFF_REASON: None})
         return [*send(dispatcher, reply), *RESET_FORM]
 

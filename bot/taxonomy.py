@@ -101,6 +101,59 @@ class Team(str, Enum):
     VIRKSOMHED = "virksomhed"
 
 
+class HandoffReason(str, Enum):
+    """Why a conversation went to a caseworker; sets the case's priority."""
+
+    CRISIS = "crisis"
+    COMPLAINT = "complaint"
+    PERSONAL_CASE = "personal_case"
+    FALLBACK = "fallback"
+    REQUEST_HUMAN = "request_human"
+
+    @property
+    def priority(self) -> int:
+        """1 is most urgent (crisis); larger numbers can wait longer."""
+        return _REASON_PRIORITY[self]
+
+    @property
+    def label(self) -> str:
+        """What the caseworker app shows."""
+        return _REASON_LABELS[self]
+
+
+_REASON_PRIORITY: dict[HandoffReason, int] = {
+    HandoffReason.CRISIS: 1,
+    HandoffReason.COMPLAINT: 2,
+    HandoffReason.PERSONAL_CASE: 2,
+    HandoffReason.FALLBACK: 3,
+    HandoffReason.REQUEST_HUMAN: 3,
+}
+_REASON_LABELS: dict[HandoffReason, str] = {
+    HandoffReason.CRISIS: "Krise – borgeren har brug for hjælp nu",
+    HandoffReason.COMPLAINT: "Klage",
+    HandoffReason.PERSONAL_CASE: "Spørgsmål om egen sag",
+    HandoffReason.FALLBACK: "Assistenten kunne ikke svare",
+    HandoffReason.REQUEST_HUMAN: "Bad selv om en medarbejder",
+}
+
+
+class Channel(str, Enum):
+    """How the citizen wants to be helped: live in the chat, or called back."""
+
+    CHAT = "chat"
+    CALLBACK = "callback"
+
+
+class Author(str, Enum):
+    """Who wrote an entry of a case thread."""
+
+    CITIZEN = "citizen"
+    BOT = "bot"
+    CASEWORKER = "caseworker"
+    SYSTEM = "system"
+    NOTE = "note"
+
+
 #: How users write each municipality's name, misspellings included.
 _MUNICIPALITY_PATTERNS: dict[Municipality, str] = {
     Municipality.BALLERUP: r"ball?er+up",

@@ -453,12 +453,7 @@ async def test_request_human_after_an_accepted_offer_keeps_the_reason() -> None:
     assert messages[0]["custom"] == {"kind": "handoff", "team": "borger"}
     assert events[-4:] == RESET_FORM
     slots = slot_events(events[:-4])
-    assert slots == {
-        "handoff_reason": "personal_case",
-        "handoff_offered": False,
-        "audience": "borger",
-        "municipality": "gladsaxe",
-    }
+    assert slots == {"handoff_reason": "personal_case", "handoff_offered": False, "municipality": "gladsaxe"}
 
 
 async def test_request_human_without_an_offer_is_a_plain_request() -> None:
@@ -472,7 +467,7 @@ async def test_request_human_from_an_employer_goes_to_team_virksomhed() -> None:
     messages, events = await run(ActionRequestHuman(), tracker)
     assert messages[0]["custom"]["team"] == Team.VIRKSOMHED.value
     assert "en virksomhedskonsulent" in messages[0]["text"]
-    assert slot_events(events)["audience"] == "virksomhed"
+    assert "audience" not in slot_events(events)  # the team is not the user's audience
 
 
 async def test_ask_channel_while_the_chat_is_open() -> None:
@@ -695,6 +690,17 @@ async def test_submit_callback_stores_a_case_with_contact_and_transcript(migrate
         (Author.CITIZEN, "(knap: affirm)"),
         (Author.SYSTEM, "Sagen er oprettet (personal_case)."),
     ]
+
+
+async def test_submit_after_asking_for_a_virksomhedskonsulent_goes_to_team_virksomhed(migrated: str) -> None:
+    asked = [
+        {"event": "user", "text": "Kan jeg tale med en virksomhedskonsulent?", "parse_data": {}},
+        {"event": "bot", "text": "Jeg kan sætte dig i kontakt med en virksomhedskonsulent."},
+    ]
+    slots = {"municipality": "gladsaxe", "handoff_channel": "chat", "handoff_description": "Vi mangler folk"}
+    tracker = make_tracker("Vi mangler folk", slots=slots, events=asked)
+    await run(ActionSubmitHandoff(), tracker)
+    assert stored_case(tracker.sender_id).team is Team.VIRKSOMHED
 
 
 async def test_submit_callback_with_email_and_skipped_name(migrated: str) -> None:

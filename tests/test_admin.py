@@ -13,11 +13,12 @@ import pytest
 from sqlalchemy import create_engine, select, text
 
 from bot.admin import parse_age
+from bot.dialogue import handoff
 from bot.handoff import service
 from bot.settings import ROOT
 from bot.storage.db import session_scope
 from bot.storage.models import Author, Caseworker, Channel, HandoffCase, Team, utcnow
-from bot.taxonomy import Municipality
+from bot.taxonomy import HandoffReason, Municipality
 from tests.conftest import add_caseworker, new_sender
 
 PASSWORD = "admin-test-adgangskode"
@@ -98,8 +99,7 @@ def test_erase_deletes_the_conversation_everywhere(web, settings):
             municipality=Municipality.GLADSAXE,
             team=Team.BORGER,
             channel=Channel.CALLBACK,
-            reason="request_human",
-            priority=3,
+            reason=HandoffReason.REQUEST_HUMAN,
             topic="fleksjob",
             article_ids=[],
             transcript=[(Author.CITIZEN, "Hvad er et fleksjob?")],
@@ -132,8 +132,7 @@ def test_purge_removes_old_closed_cases_and_their_conversations(web, settings):
             municipality=Municipality.RODOVRE,
             team=worker.team,
             channel=Channel.CALLBACK,
-            reason="request_human",
-            priority=3,
+            reason=HandoffReason.REQUEST_HUMAN,
             topic=None,
             article_ids=[],
             transcript=[(Author.CITIZEN, "Hvad er løntilskud?")],
@@ -141,8 +140,8 @@ def test_purge_removes_old_closed_cases_and_their_conversations(web, settings):
             contact_phone="87 65 43 21",
         )
         case = service.create_case(session, new)
-        service.claim(session, worker, case.id)
-        service.close(session, worker, case.id, "Ringet op")
+        service.claim(session, worker, case.id, handoff.claimed(worker.display_name, worker.first_name))
+        service.close(session, worker, case.id, "Ringet op", handoff.closed(worker.display_name))
         case.closed_at = utcnow() - timedelta(days=40)
         case_id = case.id
 

@@ -10,7 +10,7 @@ from bot.dialogue import handoff
 from bot.dialogue.messages import Kind
 from bot.handoff.hours import COPENHAGEN, describe, is_open, parse_hours
 from bot.storage.models import Channel
-from bot.taxonomy import Audience, Team
+from bot.taxonomy import Audience, HandoffReason, Team
 
 WEEKDAYS = "man-fre 09:00-15:00"
 SPLIT_WEEK = "man-tor 09:00-15:00; fre 09:00-13:00"
@@ -150,10 +150,11 @@ def test_required_slots(channel: str | None, municipality_known: bool, expected:
 
 @pytest.mark.parametrize(
     ("reason", "priority"),
-    [("crisis", 1), ("complaint", 2), ("personal_case", 2), ("fallback", 3), ("request_human", 3), ("andet", 3)],
+    [("crisis", 1), ("complaint", 2), ("personal_case", 2), ("fallback", 3), ("request_human", 3)],
 )
-def test_priority_of(reason: str, priority: int) -> None:
-    assert handoff.priority_of(reason) == priority
+def test_every_reason_has_a_priority_and_a_danish_label(reason: str, priority: int) -> None:
+    assert HandoffReason(reason).priority == priority
+    assert HandoffReason(reason).label
 
 
 @pytest.mark.parametrize(

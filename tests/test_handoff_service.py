@@ -14,11 +14,12 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.caseworker.auth import create_caseworker
+from bot.dialogue import handoff
 from bot.handoff import service
 from bot.storage.db import make_engine
 from bot.storage.migrate import migrate
 from bot.storage.models import Author, CaseMessage, CaseStatus, Caseworker, Channel, HandoffCase, OutboxMessage, Team
-from bot.taxonomy import Municipality
+from bot.taxonomy import HandoffReason, Municipality
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 
@@ -64,12 +65,11 @@ def _caseworker(session: Session, municipality: Municipality, team: Team = Team.
 
 def _case(session: Session, municipality: Municipality = Municipality.GLADSAXE, **changes) -> HandoffCase:
     new = service.NewCase(
-        sender=f"s-{secrets.token_hex(4)}",
+        sender=f"s-{secrets.token_urlsafe(16)}",
         municipality=municipality,
         team=changes.pop("team", Team.BORGER),
         channel=changes.pop("channel", Channel.CHAT),
-        reason=changes.pop("reason", "request_human"),
-        priority=changes.pop("priority", 3),
+        reason=changes.pop("reason", HandoffReason.REQUEST_HUMAN),
         topic="fleksjob",
         article_ids=["alle-fleksjob-hvem-kan-faa"],
         transcript=[(Author.CITIZEN, "Hvad er et fleksjob?"), (Author.BOT, "Et fleksjob er ...")],
@@ -83,7 +83,7 @@ def test_inbox_shows_only_own_municipality_and_team_most_urgent_first(sessions):
     with sessions.begin() as session:
         me = _caseworker(session, Municipality.RUDERSDAL)
         normal = _case(session, Municipality.RUDERSDAL)
-        urgent = _case(session, Municipality.RUDERSDAL, reason="crisis", priority=1)
+        urgent = _case(session, Municipality.RUDERSDAL, reason=HandoffReason.CRISIS)
         other_team = _case(session, Municipality.RUDERSDAL, team=Team.VIRKSOMHED)
         other_town = _case(session, Municipality.BALLERUP)
         ids = [case.id for case in service.inbox(session, me)]
@@ -92,17 +92,17 @@ def test_inbox_shows_only_own_municipality_and_team_most_urgent_first(sessions):
         with pytest.raises(service.CaseNotFoundError):
             service.case_for(session, me, other_town.id)
         with pytest.raises(service.CaseNotFoundError):
-            service.claim(session, me, other_team.id)
+            service.claim(session, me, other_team.id, handoff.claimed(me.display_name, me.first_name))
 
 
 def test_claim_reply_close_and_the_citizen_outbox(sessions):
     with sessions.begin() as session:
         me = _caseworker(session, Municipality.GLADSAXE)
         case = _case(session)
-        service.claim(session, me, case.id)
-        service.reply(session, me, case.id, "Hej, jeg hedder Sara.")
+        service.claim(session, me, case.id, handoff.claimed(me.display_name, me.first_name))
+        service.reply(session, me, case.id, handoff.caseworker_says("Hej, jeg hedder Sara.", me.first_name))
         service.add_note(session, me, case.id, "Privat")
-        service.close(session, me, case.id, "Besvaret")
+        service.close(session, me, case.id, "Besvaret", handoff.closed(me.display_name))
         outbox = [m.payload for m in service.outbox_after(session, case.sender, 0)]
         assert [m["custom"].get("status") for m in outbox] == ["claimed", None, "closed"]
         assert outbox[1]["custom"]["caseworker"] == {"first_name": "Sara", "role": "medarbejder"}
@@ -116,20 +116,20 @@ def test_only_the_claimer_may_reply_or_close(sessions):
     with sessions.begin() as session:
         first, second = _caseworker(session, Municipality.GLADSAXE), _caseworker(session, Municipality.GLADSAXE)
         case = _case(session)
-        service.claim(session, first, case.id)
+        service.claim(session, first, case.id, handoff.claimed(first.display_name, first.first_name))
         with pytest.raises(service.AlreadyClaimedError):
-            service.claim(session, second, case.id)
+            service.claim(session, second, case.id, handoff.claimed(second.display_name, second.first_name))
         with pytest.raises(service.AlreadyClaimedError):
-            service.reply(session, second, case.id, "Hej")
+            service.reply(session, second, case.id, handoff.caseworker_says("Hej", second.first_name))
         with pytest.raises(service.AlreadyClaimedError):
-            service.close(session, second, case.id, "Lukket")
+            service.close(session, second, case.id, "Lukket", handoff.closed(second.display_name))
 
 
 def test_queue_position_counts_more_urgent_and_older_cases(sessions):
     with sessions.begin() as session:
         first = _case(session, Municipality.RODOVRE)
         second = _case(session, Municipality.RODOVRE)
-        crisis = _case(session, Municipality.RODOVRE, reason="crisis", priority=1)
+        crisis = _case(session, Municipality.RODOVRE, reason=HandoffReason.CRISIS)
         assert service.queue_position(session, crisis) == 1
         assert service.queue_position(session, first) == 2
         assert service.queue_position(session, second) == 3
@@ -142,8 +142,8 @@ def test_purge_removes_personal_data_of_old_closed_cases_only(sessions):
         recent = _case(session, Municipality.BALLERUP)
         still_open = _case(session, Municipality.BALLERUP)
         for case in (old, recent):
-            service.claim(session, me, case.id)
-            service.close(session, me, case.id, "Ringet op")
+            service.claim(session, me, case.id, handoff.claimed(me.display_name, me.first_name))
+            service.close(session, me, case.id, "Ringet op", handoff.closed(me.display_name))
         old.closed_at = old.closed_at - timedelta(days=31)
         session.flush()
         senders = service.purge(session, timedelta(days=30))
@@ -183,7 +183,9 @@ def test_two_simultaneous_claims_exactly_one_wins(postgres_url):
             with factory() as session:
                 barrier.wait()
                 try:
-                    service.claim(session, caseworker, case_id)
+                    service.claim(
+                        session, caseworker, case_id, handoff.claimed(caseworker.display_name, caseworker.first_name)
+                    )
                     session.commit()
                     results.append("won")
                 except service.AlreadyClaimedError:

@@ -15,7 +15,7 @@ from bot.handoff import service
 from bot.settings import Settings
 from bot.storage.db import session_scope
 from bot.storage.models import Author, Channel, Team
-from bot.taxonomy import Municipality
+from bot.taxonomy import HandoffReason, Municipality
 from tests.conftest import CASEWORKER_PASSWORD, add_caseworker
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]*)"')
@@ -39,8 +39,7 @@ def case_id(http) -> int:
             municipality=Municipality.BALLERUP,
             team=Team.VIRKSOMHED,
             channel=Channel.CHAT,
-            reason="request_human",
-            priority=3,
+            reason=HandoffReason.REQUEST_HUMAN,
             topic=None,
             article_ids=[],
             transcript=[(Author.CITIZEN, "Vi vil gerne ansætte en i løntilskud")],

@@ -34,7 +34,7 @@ def test_fingerprint_is_stable_and_changes_with_training_data(project):
 
 def test_fingerprint_changes_with_config_and_rasa_version(project):
     before = fingerprint(project)
-    (project / "config.yml").write_text((project / "config.yml").read_text().replace("epochs: 80", "epochs: 81"))
+    (project / "config.yml").write_text((project / "config.yml").read_text().replace("epochs: 25", "epochs: 26"))
     changed_config = fingerprint(project)
     assert changed_config != before
     lock = project / "requirements" / "rasa.txt"

@@ -10,14 +10,14 @@ import httpx
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from bot.api.chat import ChatService
-from bot.api.deps import AppState
+from bot.api.chat_service import ChatService
 from bot.api.errors import install_error_handlers
 from bot.api.limits import BodyLimit
 from bot.api.monitor import Monitor
 from bot.api.rasa_client import RasaClient
 from bot.api.rasa_sync import RasaSync
 from bot.api.routes import chat, health, outbox
+from bot.api.state import AppState
 from bot.caseworker import routes as caseworker
 from bot.knowledge.service import get_engine
 from bot.logs import configure_logging

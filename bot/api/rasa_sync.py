@@ -19,7 +19,7 @@ from bot.api.rasa_client import RasaClient, RasaUnavailableError
 from bot.handoff import rasa_queue
 from bot.logs import get_logger
 from bot.storage.db import session_scope
-from bot.storage.models import RasaEvent, RasaEventKind
+from bot.storage.models import RasaEvent
 
 log = get_logger("bot.rasa_sync")
 POLL_SECONDS = 1.0
@@ -59,10 +59,7 @@ class RasaSync:
 
     async def _send(self, item: RasaEvent) -> bool:
         try:
-            if item.kind is RasaEventKind.MESSAGE:
-                await self.rasa.send_message(item.sender, item.body["text"], item.body["metadata"])
-            else:
-                await self.rasa.add_event(item.sender, item.body)
+            await self.rasa.add_event(item.sender, item.event)
         except RasaUnavailableError:
             return False
         return True
@@ -73,7 +70,7 @@ class RasaSync:
             ok = await self._send(item)
             await run_in_threadpool(_settle, item.id, ok)
             if not ok:
-                log.warning("rasa_event_retry", kind=item.kind.value, attempts=item.attempts + 1)
+                log.warning("rasa_event_retry", rasa_event=item.event.get("event"), attempts=item.attempts + 1)
                 return False
         return True
 

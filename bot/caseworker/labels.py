@@ -5,15 +5,7 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 
-from bot.taxonomy import TOPIC_LABELS, Topic
-
-REASONS = {
-    "crisis": "Krise – borgeren har brug for hjælp nu",
-    "complaint": "Klage",
-    "personal_case": "Spørgsmål om egen sag",
-    "fallback": "Assistenten kunne ikke svare",
-    "request_human": "Bad selv om en medarbejder",
-}
+from bot.taxonomy import TOPIC_LABELS, HandoffReason, Topic
 
 LABELS = {
     "status": {"waiting": "Venter", "claimed": "Taget", "closed": "Lukket"},
@@ -41,7 +33,10 @@ LABELS = {
 
 
 def reason_label(reason: str) -> str:
-    return REASONS.get(reason, reason)
+    try:
+        return HandoffReason(reason).label
+    except ValueError:
+        return reason
 
 
 def topic_label(topic: str | None) -> str:

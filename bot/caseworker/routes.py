@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import math
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Form, Query, Request
 from fastapi import Path as FastApiPath
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -23,14 +21,22 @@ from pydantic import AfterValidator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.api.deps import AppState, get_state
 from bot.api.schemas import MAX_ID
+from bot.api.state import get_state
 from bot.caseworker import auth, throttle
+from bot.caseworker.deps import (
+    CaseworkerDep,
+    CsrfChecked,
+    CsrfError,
+    LoginDep,
+    LoginRequiredError,
+    SessionDep,
+)
 from bot.caseworker.labels import LABELS, reason_label, throttled_label, topic_label
+from bot.dialogue import handoff
 from bot.handoff import service
 from bot.logs import get_logger
 from bot.privacy import hash_sender, mask_cpr
-from bot.storage.db import session_scope
 from bot.storage.models import CannedReply, Caseworker, CaseworkerSession, HandoffCase
 from bot.web.headers import PrivateHeadersMiddleware
 
@@ -53,29 +59,6 @@ CaseworkerText = Annotated[str, Form(max_length=MAX_TEXT), AfterValidator(clean_
 CaseId = Annotated[int, FastApiPath(ge=1, le=MAX_ID)]
 
 
-class LoginRequiredError(Exception):
-    """No valid session: pages redirect to the login, the API answers 401."""
-
-
-class CsrfError(Exception):
-    """A form without the session's CSRF token."""
-
-
-@contextmanager
-def signed_in(request: Request) -> Iterator[tuple[Session, CaseworkerSession]]:
-    """A database session and the caseworker's login, or LoginRequiredError."""
-    with session_scope() as session:
-        login = auth.find_session(session, request.cookies.get(auth.SESSION_COOKIE))
-        if login is None:
-            raise LoginRequiredError
-        yield session, login
-
-
-def _check_csrf(login: CaseworkerSession, token: str) -> None:
-    if not auth.csrf_matches(login.csrf_token, token):
-        raise CsrfError
-
-
 def _page(request: Request, name: str, login: CaseworkerSession | None, status: int = 200, **context: Any) -> Response:
     context |= {"me": login.caseworker if login else None, "csrf": login.csrf_token if login else None}
     return templates.TemplateResponse(request, name, context, status_code=status)
@@ -86,7 +69,6 @@ def _client(request: Request) -> str:
 
 
 def _set_cookie(response: Response, request: Request, name: str, value: str, max_age: int) -> None:
-    state: AppState = get_state(request)
     response.set_cookie(
         name,
         value,
@@ -94,7 +76,7 @@ def _set_cookie(response: Response, request: Request, name: str, value: str, max
         path="/caseworker",
         httponly=True,
         samesite="strict",
-        secure=state.settings.use_secure_cookies,
+        secure=get_state(request).settings.use_secure_cookies,
     )
 
 
@@ -120,34 +102,32 @@ def _throttled(request: Request, csrf_token: str, wait: timedelta) -> Response:
 @router.post("/login", response_class=HTMLResponse)
 def login(
     request: Request,
+    session: SessionDep,
     username: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=256)],
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     if not auth.csrf_matches(request.cookies.get(auth.LOGIN_CSRF_COOKIE, ""), csrf_token):
         return _page(request, "login.html", None, 400, login_csrf="", error=LABELS["csrf"])
-    state: AppState = get_state(request)
-    with session_scope() as session:
-        try:
-            caseworker = auth.authenticate(session, state.settings, username, password, _client(request))
-        except throttle.LoginThrottledError as throttled:
-            return _throttled(request, csrf_token, throttled.wait)
-        if caseworker is None:
-            return _page(request, "login.html", None, 401, login_csrf=csrf_token, error=LABELS["bad_login"])
-        token = auth.start_session(session, caseworker)
-        service.audit(session, caseworker, "login")
+    settings = get_state(request).settings
+    try:
+        caseworker = auth.authenticate(session, settings, username, password, _client(request))
+    except throttle.LoginThrottledError as throttled:
+        return _throttled(request, csrf_token, throttled.wait)
+    if caseworker is None:
+        return _page(request, "login.html", None, 401, login_csrf=csrf_token, error=LABELS["bad_login"])
+    token = auth.start_session(session, caseworker)
+    service.audit(session, caseworker, "login")
     response = RedirectResponse("/caseworker/", status_code=303)
     _set_cookie(response, request, auth.SESSION_COOKIE, token, max_age=auth.SESSION_HOURS * 3600)
     response.delete_cookie(auth.LOGIN_CSRF_COOKIE, path="/caseworker")
     return response
 
 
-@router.post("/logout")
-def logout(request: Request, csrf_token: Annotated[str, Form()] = "") -> Response:
-    with signed_in(request) as (session, login):
-        _check_csrf(login, csrf_token)
-        service.audit(session, login.caseworker, "logout")
-        auth.end_session(session, request.cookies.get(auth.SESSION_COOKIE))
+@router.post("/logout", dependencies=[CsrfChecked])
+def logout(request: Request, session: SessionDep, me: CaseworkerDep) -> Response:
+    service.audit(session, me, "logout")
+    auth.end_session(session, request.cookies.get(auth.SESSION_COOKIE))
     response = RedirectResponse("/caseworker/login", status_code=303)
     response.delete_cookie(auth.SESSION_COOKIE, path="/caseworker")
     return response
@@ -157,18 +137,15 @@ def logout(request: Request, csrf_token: Annotated[str, Form()] = "") -> Respons
 
 
 @router.get("/", response_class=HTMLResponse)
-def inbox_page(request: Request) -> Response:
-    with signed_in(request) as (session, login):
-        cases = service.inbox(session, login.caseworker)
-        return _page(request, "inbox.html", login, cases=cases)
+def inbox_page(request: Request, session: SessionDep, login: LoginDep) -> Response:
+    return _page(request, "inbox.html", login, cases=service.inbox(session, login.caseworker))
 
 
 @router.get("/callbacks", response_class=HTMLResponse)
-def callbacks_page(request: Request) -> Response:
-    with signed_in(request) as (session, login):
-        cases = service.callbacks(session, login.caseworker)
-        service.audit(session, login.caseworker, "view_callbacks")
-        return _page(request, "callbacks.html", login, cases=cases)
+def callbacks_page(request: Request, session: SessionDep, login: LoginDep) -> Response:
+    cases = service.callbacks(session, login.caseworker)
+    service.audit(session, login.caseworker, "view_callbacks")
+    return _page(request, "callbacks.html", login, cases=cases)
 
 
 def _canned(session: Session, me: Caseworker) -> list[CannedReply]:
@@ -189,91 +166,82 @@ def _articles(request: Request, case: HandoffCase) -> list[dict[str, str]]:
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
-def case_page(request: Request, case_id: CaseId) -> Response:
-    with signed_in(request) as (session, login):
-        case = service.case_for(session, login.caseworker, case_id)
-        service.audit(session, login.caseworker, "view", case.id)
-        return _page(
-            request,
-            "case.html",
-            login,
-            case=case,
-            articles=_articles(request, case),
-            canned=_canned(session, login.caseworker),
-            mine=case.claimed_by_id == login.caseworker_id,
-        )
+def case_page(request: Request, case_id: CaseId, session: SessionDep, login: LoginDep) -> Response:
+    case = service.case_for(session, login.caseworker, case_id)
+    service.audit(session, login.caseworker, "view", case.id)
+    return _page(
+        request,
+        "case.html",
+        login,
+        case=case,
+        articles=_articles(request, case),
+        canned=_canned(session, login.caseworker),
+        mine=case.claimed_by_id == login.caseworker_id,
+    )
 
 
 # -- actions -----------------------------------------------------------------------
-
-
-def _nudge_rasa_sync(request: Request) -> None:
-    """The change is committed with its tracker event queued; deliver it now."""
-    get_state(request).sync.nudge()
 
 
 def _back(case_id: int, note: str = "") -> RedirectResponse:
     return RedirectResponse(f"/caseworker/cases/{case_id}{note}", status_code=303)
 
 
-def _claim(request: Request, case_id: int, csrf_token: str) -> HandoffCase:
-    with signed_in(request) as (session, login):
-        _check_csrf(login, csrf_token)
-        return service.claim(session, login.caseworker, case_id)
+def _deliver_to_rasa(request: Request, background: BackgroundTasks) -> None:
+    """After the commit (background tasks run after the response), deliver
+    the tracker event the change queued."""
+    background.add_task(get_state(request).sync.nudge)
 
 
-@router.post("/cases/{case_id}/claim")
-def claim(request: Request, case_id: CaseId, csrf_token: Annotated[str, Form()] = "") -> Response:
+@router.post("/cases/{case_id}/claim", dependencies=[CsrfChecked])
+def claim(
+    request: Request, case_id: CaseId, session: SessionDep, me: CaseworkerDep, background: BackgroundTasks
+) -> Response:
     try:
-        _claim(request, case_id, csrf_token)
+        service.claim(session, me, case_id, handoff.claimed(me.display_name, me.first_name))
     except service.AlreadyClaimedError:
         return _back(case_id, "?besked=optaget")
-    _nudge_rasa_sync(request)
+    _deliver_to_rasa(request, background)
     return _back(case_id)
 
 
-def _reply(request: Request, case_id: int, text: str, csrf_token: str) -> None:
-    with signed_in(request) as (session, login):
-        _check_csrf(login, csrf_token)
-        service.reply(session, login.caseworker, case_id, text)
-
-
-@router.post("/cases/{case_id}/reply")
-def reply(request: Request, case_id: CaseId, text: CaseworkerText, csrf_token: Annotated[str, Form()] = "") -> Response:
+@router.post("/cases/{case_id}/reply", dependencies=[CsrfChecked])
+def reply(
+    request: Request,
+    case_id: CaseId,
+    text: CaseworkerText,
+    session: SessionDep,
+    me: CaseworkerDep,
+    background: BackgroundTasks,
+) -> Response:
     try:
-        _reply(request, case_id, text, csrf_token)
+        service.reply(session, me, case_id, handoff.caseworker_says(text, me.first_name))
     except service.AlreadyClaimedError:
         return _back(case_id, "?besked=ikke-din")
-    _nudge_rasa_sync(request)
+    _deliver_to_rasa(request, background)
     return _back(case_id, "#svar")
 
 
-@router.post("/cases/{case_id}/note")
-def note(request: Request, case_id: CaseId, text: CaseworkerText, csrf_token: Annotated[str, Form()] = "") -> Response:
-    with signed_in(request) as (session, login):
-        _check_csrf(login, csrf_token)
-        service.add_note(session, login.caseworker, case_id, text)
+@router.post("/cases/{case_id}/note", dependencies=[CsrfChecked])
+def note(case_id: CaseId, text: CaseworkerText, session: SessionDep, me: CaseworkerDep) -> Response:
+    service.add_note(session, me, case_id, text)
     return _back(case_id, "#noter")
 
 
-def _close(request: Request, case_id: int, outcome: str, csrf_token: str) -> None:
-    with signed_in(request) as (session, login):
-        _check_csrf(login, csrf_token)
-        service.close(session, login.caseworker, case_id, outcome)
-
-
-@router.post("/cases/{case_id}/close")
+@router.post("/cases/{case_id}/close", dependencies=[CsrfChecked])
 def close(
     request: Request,
     case_id: CaseId,
     outcome: CaseworkerText,
-    csrf_token: Annotated[str, Form()] = "",
+    session: SessionDep,
+    me: CaseworkerDep,
+    background: BackgroundTasks,
 ) -> Response:
     try:
-        _close(request, case_id, outcome, csrf_token)
+        service.close(session, me, case_id, outcome, handoff.closed(me.display_name))
     except service.AlreadyClaimedError:
         return _back(case_id, "?besked=ikke-din")
-    _nudge_rasa_sync(request)
+    _deliver_to_rasa(request, background)
     return RedirectResponse("/caseworker/?besked=lukket", status_code=303)
 
 
@@ -292,35 +260,31 @@ def _thread_item(message: Any) -> dict[str, Any]:
 
 
 @router.get("/api/cases/{case_id}/thread")
-def thread(request: Request, case_id: CaseId, after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> JSONResponse:
+def thread(
+    case_id: CaseId, session: SessionDep, me: CaseworkerDep, after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0
+) -> JSONResponse:
     """New thread entries after an id, and the case status (the case page polls this)."""
-    with signed_in(request) as (session, login):
-        case = service.case_for(session, login.caseworker, case_id)
-        items = [_thread_item(m) for m in case.messages if m.id > after]
-        if items:  # the case page polls: only a read of new messages is a read of personal data
-            service.audit(session, login.caseworker, "read_thread", case.id)
-        return JSONResponse({"status": case.status.value, "messages": items})
+    case = service.case_for(session, me, case_id)
+    items = [_thread_item(m) for m in case.messages if m.id > after]
+    if items:  # the case page polls: only a read of new messages is a read of personal data
+        service.audit(session, me, "read_thread", case.id)
+    return JSONResponse({"status": case.status.value, "messages": items})
+
+
+def _inbox_item(case: HandoffCase) -> dict[str, Any]:
+    return {
+        "id": case.id,
+        "status": case.status.value,
+        "priority": case.priority,
+        "reason": reason_label(case.reason),
+        "channel": case.channel.value,
+    }
 
 
 @router.get("/api/inbox")
-def inbox_json(request: Request) -> JSONResponse:
+def inbox_json(session: SessionDep, me: CaseworkerDep) -> JSONResponse:
     """The inbox as JSON (the inbox page polls this to show new cases)."""
-    with signed_in(request) as (session, login):
-        cases = service.inbox(session, login.caseworker)
-        return JSONResponse(
-            {
-                "cases": [
-                    {
-                        "id": c.id,
-                        "status": c.status.value,
-                        "priority": c.priority,
-                        "reason": reason_label(c.reason),
-                        "channel": c.channel.value,
-                    }
-                    for c in cases
-                ]
-            }
-        )
+    return JSONResponse({"cases": [_inbox_item(case) for case in service.inbox(session, me)]})
 
 
 def install(app: Any) -> None:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from bot.dialogue.messages import BotMessage, Button, Kind, intent_payload
 from bot.dialogue.safety import EMERGENCY_LINES
 from bot.handoff.hours import describe
-from bot.storage.models import Channel
-from bot.taxonomy import Audience, Municipality, Team, find_municipality
+from bot.handoff.service import Notice
+from bot.taxonomy import Audience, Channel, HandoffReason, Municipality, Team, find_municipality
 
 CHANNEL = "handoff_channel"
 CONTACT_NAME = "contact_name"
@@ -43,13 +44,6 @@ _SKIP_WORDS = re.compile(
     r"^(spring( det| navnet)? over|skip|nej|nej tak|-|(det )?vil( jeg)? ikke oplyse.*|jeg springer navnet over)\W*$",
     re.IGNORECASE,
 )
-
-REASON_PRIORITY = {"crisis": 1, "complaint": 2, "personal_case": 2, "fallback": 3, "request_human": 3}
-
-
-def priority_of(reason: str) -> int:
-    return REASON_PRIORITY.get(reason, 3)
-
 
 def team_for(audience: Audience | None, text: str) -> Team:
     """Employers (and anyone asking for a virksomhedskonsulent) go to team virksomhed."""
@@ -217,3 +211,42 @@ def nothing_to_send() -> BotMessage:
         buttons=(Button("Tal med en medarbejder", intent_payload("request_human")),),
         custom={"kind": Kind.FORM.value},
     )
+
+
+# -- what caseworkers' actions tell the citizen and the case thread ---------------
+
+#: How a caseworker is named to citizens, whatever their role in the app.
+CASEWORKER_ROLE = "medarbejder"
+
+
+def caseworker_badge(first_name: str) -> dict[str, str]:
+    """How a caseworker is shown to citizens: first name and role."""
+    return {"first_name": first_name, "role": CASEWORKER_ROLE}
+
+
+def opened_line(reason: HandoffReason) -> str:
+    """The case thread's system line when the case opens."""
+    return f"Sagen er oprettet ({reason.value})."
+
+
+def claimed(display_name: str, first_name: str) -> Notice:
+    message = BotMessage(
+        text=f"Du chatter nu med {first_name}, {CASEWORKER_ROLE} i kommunen. Skriv bare her.",
+        custom={"kind": Kind.HANDOFF.value, "status": "claimed", "caseworker": caseworker_badge(first_name)},
+    )
+    return Notice(f"{display_name} tog sagen.", message.as_rest())
+
+
+def closed(display_name: str) -> Notice:
+    message = BotMessage(
+        text="Medarbejderen har afsluttet samtalen. Du skriver nu med assistenten igen. "
+        "Du er velkommen til at stille flere spørgsmål.",
+        custom={"kind": Kind.HANDOFF.value, "status": "closed"},
+    )
+    return Notice(f"{display_name} lukkede sagen.", message.as_rest())
+
+
+def caseworker_says(text: str, first_name: str) -> dict[str, Any]:
+    """A caseworker's reply in the chat API's message shape."""
+    custom = {"kind": Kind.HANDOFF.value, "author": "caseworker", "caseworker": caseworker_badge(first_name)}
+    return BotMessage(text=text, custom=custom).as_rest()

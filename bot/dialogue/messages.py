@@ -37,6 +37,15 @@ class BotMessage:
     buttons: tuple[Button, ...] = ()
     custom: dict[str, Any] = field(default_factory=dict)
 
+    def as_rest(self) -> dict[str, Any]:
+        """The message in the chat API's shape (Rasa's REST output, without recipient)."""
+        rest: dict[str, Any] = {"text": self.text} if self.text else {}
+        if self.buttons:
+            rest["buttons"] = [b.as_dict() for b in self.buttons]
+        if self.custom:
+            rest["custom"] = self.custom
+        return rest
+
     def dispatch_kwargs(self) -> dict[str, Any]:
         """Arguments for rasa_sdk's `dispatcher.utter_message`."""
         kwargs: dict[str, Any] = {}

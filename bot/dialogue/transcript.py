@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.storage.models import Author
+from bot.taxonomy import Author
 
 #: Button payloads like /give_feedback{"helpful":"ja"} are shown as what they mean.
 _PAYLOAD_LABELS = {
@@ -21,7 +21,9 @@ class Transcript:
     topic: str | None = None
 
 
-def _user_text(text: str) -> str:
+def shown_text(text: str) -> str:
+    """What a citizen's message means to a caseworker: a button payload
+    (/request_human) becomes its label."""
     if text.startswith("/"):
         name = text.split("{", 1)[0]
         return _PAYLOAD_LABELS.get(name, f"(knap: {name.lstrip('/')})")
@@ -34,7 +36,7 @@ def read_transcript(events: list[dict[str, Any]]) -> Transcript:
     for event in events:
         kind = event.get("event")
         if kind == "user" and event.get("text"):
-            transcript.lines.append((Author.CITIZEN, _user_text(event["text"])))
+            transcript.lines.append((Author.CITIZEN, shown_text(event["text"])))
         elif kind == "bot":
             custom = (event.get("data") or {}).get("custom") or {}
             if event.get("text"):

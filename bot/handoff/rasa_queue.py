@@ -1,4 +1,4 @@
-"""The durable queue of what Rasa's tracker must get (a transactional outbox).
+"""The durable queue of the events Rasa's tracker must get (a transactional outbox).
 
 Claiming a case pauses the bot's conversation and closing it resumes it;
 during a live chat both sides' lines also go into the tracker. These are
@@ -19,22 +19,23 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from bot.storage.models import RasaEvent, RasaEventKind, utcnow
+from bot.storage.models import RasaEvent, utcnow
 
 LEASE = timedelta(seconds=30)
 #: Delay before the next attempt after n failures; the last one repeats.
 RETRY_SECONDS = (1, 2, 5, 10, 30)
 
 
-def enqueue_event(session: Session, sender: str, event: dict[str, Any]) -> None:
-    """A tracker event (pause, resume, a caseworker's line) for Rasa."""
-    session.add(RasaEvent(sender=sender, kind=RasaEventKind.EVENT, body=event))
+def enqueue(session: Session, sender: str, event: dict[str, Any]) -> None:
+    """A tracker event for Rasa, in Rasa's event JSON."""
+    session.add(RasaEvent(sender=sender, event=event))
 
 
-def enqueue_message(session: Session, sender: str, text: str, metadata: dict[str, Any]) -> None:
-    """A citizen's line during a live chat, sent through the channel so the
-    paused tracker logs it."""
-    session.add(RasaEvent(sender=sender, kind=RasaEventKind.MESSAGE, body={"text": text, "metadata": metadata}))
+def citizen_line(text: str, metadata: dict[str, Any]) -> dict[str, Any]:
+    """The citizen's line to a caseworker, as a user event the paused tracker
+    keeps. It is not a message to the bot: no NLU reads it, so words such as
+    "start forfra" cannot restart the conversation behind the caseworker's back."""
+    return {"event": "user", "text": text, "parse_data": {"intent": {}, "entities": []}, "metadata": metadata}
 
 
 def _head(session: Session, sender: str) -> RasaEvent | None:

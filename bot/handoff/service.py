@@ -15,23 +15,11 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from bot.dialogue.messages import Kind
 from bot.handoff import rasa_queue
-from bot.storage.models import (
-    AuditEntry,
-    Author,
-    CaseMessage,
-    CaseStatus,
-    Caseworker,
-    Channel,
-    HandoffCase,
-    OutboxMessage,
-    utcnow,
-)
-from bot.taxonomy import Municipality, Team
+from bot.storage.models import AuditEntry, CaseMessage, CaseStatus, Caseworker, HandoffCase, OutboxMessage, utcnow
+from bot.taxonomy import Author, Channel, HandoffReason, Municipality, Team
 
 OPEN_STATUSES = (CaseStatus.WAITING, CaseStatus.CLAIMED)
-ROLE_LABEL = {"caseworker": "medarbejder", "admin": "medarbejder"}
 
 
 class CaseNotFoundError(Exception):
@@ -43,13 +31,22 @@ class AlreadyClaimedError(Exception):
 
 
 @dataclass(frozen=True)
+class Notice:
+    """What a change to a case tells: a line in the case thread, and for a
+    live chat a message to the citizen (in the chat API's message shape).
+    The wording is bot.dialogue.handoff's."""
+
+    thread: str
+    citizen: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
 class NewCase:
     sender: str
     municipality: Municipality
     team: Team
     channel: Channel
-    reason: str
-    priority: int
+    reason: HandoffReason
     topic: str | None
     article_ids: list[str]
     transcript: list[tuple[Author, str]]
@@ -79,8 +76,8 @@ def create_case(session: Session, new: NewCase) -> HandoffCase:
         team=new.team,
         channel=new.channel,
         status=CaseStatus.WAITING,
-        priority=new.priority,
-        reason=new.reason,
+        priority=new.reason.priority,
+        reason=new.reason.value,
         topic=new.topic,
         article_ids=new.article_ids,
         contact_name=new.contact_name,
@@ -89,10 +86,32 @@ def create_case(session: Session, new: NewCase) -> HandoffCase:
         description=new.description,
     )
     case.messages = [CaseMessage(author=author, text=text) for author, text in new.transcript]
-    case.messages.append(CaseMessage(author=Author.SYSTEM, text=f"Sagen er oprettet ({new.reason})."))
     session.add(case)
     session.flush()
     return case
+
+
+def open_or_update_case(session: Session, new: NewCase) -> tuple[HandoffCase, int]:
+    """Open a case, or for a live chat update the citizen's open one: it
+    takes the more urgent reason and the new description. Returns the case
+    and its place in the queue."""
+    case = live_case(session, new.sender) if new.channel is Channel.CHAT else None
+    if case is None:
+        case = create_case(session, new)
+    else:
+        if new.reason.priority < case.priority:
+            case.priority, case.reason = new.reason.priority, new.reason.value
+        case.description = new.description or case.description
+        case.messages.extend(CaseMessage(author=author, text=text) for author, text in new.transcript[-1:])
+        session.flush()
+    return case, queue_position(session, case)
+
+
+def escalate(session: Session, case: HandoffCase, reason: HandoffReason) -> None:
+    """Raise a waiting case to a more urgent reason (crisis wording in the queue)."""
+    if reason.priority < case.priority:
+        case.priority, case.reason = reason.priority, reason.value
+        session.flush()
 
 
 def live_case(session: Session, sender: str) -> HandoffCase | None:
@@ -167,13 +186,15 @@ def case_for(session: Session, caseworker: Caseworker, case_id: int) -> HandoffC
     return case
 
 
-def caseworker_badge(caseworker: Caseworker) -> dict[str, str]:
-    """How a caseworker is shown to citizens: first name and role."""
-    return {"first_name": caseworker.first_name, "role": ROLE_LABEL[caseworker.role.value]}
+def _tell(session: Session, case: HandoffCase, notice: Notice) -> None:
+    record(case, Author.SYSTEM, notice.thread)
+    if case.channel is Channel.CHAT and notice.citizen:
+        post_to_citizen(session, case.sender, notice.citizen)
 
 
-def claim(session: Session, caseworker: Caseworker, case_id: int) -> HandoffCase:
-    """Take a waiting case. Exactly one of several simultaneous claims wins."""
+def claim(session: Session, caseworker: Caseworker, case_id: int, notice: Notice) -> HandoffCase:
+    """Take a waiting case. Exactly one of several simultaneous claims wins.
+    A live chat's conversation is paused in Rasa."""
     case_for(session, caseworker, case_id)
     result = session.execute(
         update(HandoffCase)
@@ -185,19 +206,10 @@ def claim(session: Session, caseworker: Caseworker, case_id: int) -> HandoffCase
         raise AlreadyClaimedError(case_id)
     session.expire_all()
     case = case_for(session, caseworker, case_id)
-    record(case, Author.SYSTEM, f"{caseworker.display_name} tog sagen.")
     audit(session, caseworker, "claim", case.id)
     if case.channel is Channel.CHAT:
-        rasa_queue.enqueue_event(session, case.sender, {"event": "pause"})
-        post_to_citizen(
-            session,
-            case.sender,
-            {
-                "text": f"Du chatter nu med {caseworker.first_name}, {ROLE_LABEL[caseworker.role.value]} "
-                "i kommunen. Skriv bare her.",
-                "custom": {"kind": Kind.HANDOFF.value, "status": "claimed", "caseworker": caseworker_badge(caseworker)},
-            },
-        )
+        rasa_queue.enqueue(session, case.sender, {"event": "pause"})
+    _tell(session, case, notice)
     return case
 
 
@@ -208,18 +220,14 @@ def _own_claimed(session: Session, caseworker: Caseworker, case_id: int) -> Hand
     return case
 
 
-def reply(session: Session, caseworker: Caseworker, case_id: int, text: str) -> HandoffCase:
-    """Send a message to the citizen in a claimed live chat."""
+def reply(session: Session, caseworker: Caseworker, case_id: int, message: dict[str, Any]) -> HandoffCase:
+    """Send a message (the chat API's shape, with its text) to the citizen in
+    a claimed live chat. Rasa's tracker keeps it too."""
     case = _own_claimed(session, caseworker, case_id)
-    record(case, Author.CASEWORKER, text, caseworker)
-    badge = caseworker_badge(caseworker)
-    post_to_citizen(
-        session,
-        case.sender,
-        {"text": text, "custom": {"kind": Kind.HANDOFF.value, "author": "caseworker", "caseworker": badge}},
-    )
-    # The tracker keeps the whole conversation, the caseworker's lines too.
-    rasa_queue.enqueue_event(session, case.sender, {"event": "bot", "text": text, "metadata": {"caseworker": badge}})
+    record(case, Author.CASEWORKER, message["text"], caseworker)
+    post_to_citizen(session, case.sender, message)
+    event = {"event": "bot", "text": message["text"], "metadata": message.get("custom") or {}}
+    rasa_queue.enqueue(session, case.sender, event)
     audit(session, caseworker, "reply", case.id)
     return case
 
@@ -232,25 +240,16 @@ def add_note(session: Session, caseworker: Caseworker, case_id: int, text: str) 
     return case
 
 
-def close(session: Session, caseworker: Caseworker, case_id: int, outcome: str) -> HandoffCase:
+def close(session: Session, caseworker: Caseworker, case_id: int, outcome: str, notice: Notice) -> HandoffCase:
     """Close a claimed case with its outcome; the bot takes over the chat again."""
     case = _own_claimed(session, caseworker, case_id)
     case.status = CaseStatus.CLOSED
     case.closed_at = utcnow()
     case.outcome = outcome
-    record(case, Author.SYSTEM, f"{caseworker.display_name} lukkede sagen.")
     audit(session, caseworker, "close", case.id)
     if case.channel is Channel.CHAT:
-        rasa_queue.enqueue_event(session, case.sender, {"event": "resume"})
-        post_to_citizen(
-            session,
-            case.sender,
-            {
-                "text": "Medarbejderen har afsluttet samtalen. Du skriver nu med assistenten igen. "
-                "Du er velkommen til at stille flere spørgsmål.",
-                "custom": {"kind": Kind.HANDOFF.value, "status": "closed"},
-            },
-        )
+        rasa_queue.enqueue(session, case.sender, {"event": "resume"})
+    _tell(session, case, notice)
     return case
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import JSON, Boolean, DateTime, Dialect, ForeignKey, Integer, St
 from sqlalchemy import Enum as SqlEnum
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from bot.taxonomy import Municipality, Team
+from bot.taxonomy import Author, Channel, Municipality, Team
 
 
 def utcnow() -> datetime:
@@ -48,28 +48,6 @@ class CaseStatus(str, Enum):
     WAITING = "waiting"
     CLAIMED = "claimed"
     CLOSED = "closed"
-
-
-class Channel(str, Enum):
-    """How the citizen wants to be helped: live in the chat, or called back."""
-
-    CHAT = "chat"
-    CALLBACK = "callback"
-
-
-class RasaEventKind(str, Enum):
-    """How a queued item reaches Rasa: appended to the tracker, or sent as a message."""
-
-    EVENT = "event"
-    MESSAGE = "message"
-
-
-class Author(str, Enum):
-    CITIZEN = "citizen"
-    BOT = "bot"
-    CASEWORKER = "caseworker"
-    SYSTEM = "system"
-    NOTE = "note"
 
 
 class Caseworker(Base):
@@ -206,17 +184,15 @@ class CaseworkerSession(Base):
 
 
 class RasaEvent(Base):
-    """Something Rasa's tracker must get, kept until Rasa has it: a pause or
-    resume event, a caseworker's line (a tracker event) or the citizen's line
-    during a live chat (a message through the channel). Delivered per
-    conversation in id order, retried with back-off (bot/handoff/rasa_queue.py)."""
+    """A tracker event Rasa must get, kept until Rasa has it: pause, resume,
+    and both sides' lines during a live chat. Delivered per conversation in id
+    order, retried with back-off (bot/handoff/rasa_queue.py)."""
 
     __tablename__ = "rasa_event_queue"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sender: Mapped[str] = mapped_column(String(64), index=True)
-    kind: Mapped[RasaEventKind] = mapped_column(_enum(RasaEventKind, "rasa_event_kind"))
-    body: Mapped[dict] = mapped_column(JSON)
+    event: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)

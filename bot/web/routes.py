@@ -7,15 +7,14 @@ embeds it with one script tag (see the demo templates).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
 
-from bot.api.deps import AppState, get_state
+from bot.api.state import StateDep
 from bot.taxonomy import Audience, Municipality
 from bot.web.headers import SECURITY_HEADERS
 
@@ -66,7 +65,7 @@ async def employer_page(request: Request, municipality: str) -> HTMLResponse:
 
 
 @router.get("/api/widget-config", response_model=WidgetConfig, tags=["chat"], summary="Settings the widget shows")
-async def widget_config(state: Annotated[AppState, Depends(get_state)]) -> WidgetConfig:
+async def widget_config(state: StateDep) -> WidgetConfig:
     """What the widget's privacy notice needs: how many days a closed handoff
     case keeps its personal data."""
     return WidgetConfig(retention_days=state.settings.retention_days)

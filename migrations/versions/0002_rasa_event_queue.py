@@ -22,10 +22,7 @@ def upgrade() -> None:
         "rasa_event_queue",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("sender", sa.String(length=64), nullable=False),
-        sa.Column(
-            "kind", sa.Enum("event", "message", name="rasa_event_kind", native_enum=False, length=20), nullable=False
-        ),
-        sa.Column("body", sa.JSON(), nullable=False),
+        sa.Column("event", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),

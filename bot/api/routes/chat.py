@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, BackgroundTasks, Depends
+from fastapi import APIRouter, BackgroundTasks
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.api.deps import AppState, get_state
 from bot.api.rasa_client import RasaUnavailableError
 from bot.api.schemas import BotReply, ChatRequest, ErrorBody
+from bot.api.state import StateDep
 from bot.dialogue.contact import contact_route
 
 router = APIRouter(prefix="/api", tags=["chat"])
@@ -26,7 +26,7 @@ UNAVAILABLE = "Assistenten kan ikke svare lige nu. Prøv igen om lidt."
     summary="Send a message and get the assistant's reply",
 )
 async def chat(
-    request: ChatRequest, background: BackgroundTasks, state: Annotated[AppState, Depends(get_state)]
+    request: ChatRequest, background: BackgroundTasks, state: StateDep
 ) -> Any:
     """Send one user message. The reply is the turn's bot messages in Rasa's
     REST output shape; exactly one of them carries `custom.kind`."""

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from bot.api.deps import AppState, get_state
 from bot.api.monitor import OK, UNAVAILABLE
 from bot.api.schemas import Health
+from bot.api.state import StateDep
 from bot.handoff import rasa_queue
 from bot.storage.db import ping, session_scope
 
@@ -28,7 +26,7 @@ def _db() -> tuple[str, int | None]:
 
 
 @router.get("/health", response_model=Health, responses={503: {"model": Health}})
-async def health(state: Annotated[AppState, Depends(get_state)]) -> JSONResponse:
+async def health(state: StateDep) -> JSONResponse:
     """200 when Rasa (with a model), the action server and the database answer.
     Otherwise 503 with `status` "degraded" and the failing part named: the
     front door still answers (a live chat with a caseworker goes on)."""

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from bot.api.outbox import read_inbox
+from bot.api.inbox import read_inbox
 from bot.api.schemas import MAX_ID, SENDER_PATTERN, ErrorBody, Inbox
 
 router = APIRouter(prefix="/api/chat", tags=["chat"])

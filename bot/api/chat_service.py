@@ -18,18 +18,22 @@ from bot.api.monitor import Monitor
 from bot.api.rasa_client import RasaClient, RasaUnavailableError
 from bot.api.rasa_sync import RasaSync
 from bot.api.schemas import ChatRequest
+from bot.dialogue.answers import HUMAN_BUTTON
 from bot.dialogue.messages import Kind
+from bot.dialogue.transcript import shown_text
 from bot.handoff import rasa_queue, service
 from bot.logs import get_logger
 from bot.privacy import hash_sender, mask_cpr
 from bot.settings import Settings
 from bot.storage.db import session_scope
-from bot.storage.models import Author, CaseStatus
+from bot.storage.models import CaseStatus
+from bot.taxonomy import Author, HandoffReason
 
 log = get_logger("bot.turn")
 
 CPR_NOTICE = "Du skal ikke skrive dit CPR-nummer her. Jeg har fjernet det fra din besked, og det bliver ikke gemt."
 EMPTY_TURN_TEXT = "Undskyld, der gik noget galt. Prøv at skrive din besked igen."
+ALREADY_WITH_A_CASEWORKER = "Du skriver allerede med en medarbejder. Skriv bare din besked her."
 _REST_KEYS = ("recipient_id", "text", "buttons", "custom", "image")
 
 
@@ -85,21 +89,28 @@ def _turn_state(sender: str) -> TurnState:
         return TurnState(case.status if case else None, rasa_queue.has_pending(session, sender))
 
 
-def _to_thread(sender: str, lines: list[tuple[Author, str]]) -> None:
+def _to_thread(sender: str, lines: list[tuple[Author, str]], crisis: bool) -> None:
+    """A turn while the citizen waits in the queue: both sides go to the case
+    thread, and crisis wording moves the case to the top of the queue."""
     with session_scope() as session:
         case = service.live_case(session, sender)
-        if case is not None:
-            for author, text in lines:
-                service.record(case, author, text)
+        if case is None:
+            return
+        for author, text in lines:
+            service.record(case, author, text)
+        if crisis:
+            service.escalate(session, case, HandoffReason.CRISIS)
 
 
 def _to_caseworker(sender: str, text: str, metadata: dict[str, Any]) -> None:
-    """The citizen's line for the caseworker; the paused tracker logs it too."""
+    """The citizen's line for the caseworker (a button as its label); the
+    paused tracker keeps it too."""
+    line = shown_text(text)
     with session_scope() as session:
         case = service.live_case(session, sender)
         if case is not None:
-            service.record(case, Author.CITIZEN, text)
-        rasa_queue.enqueue_message(session, sender, text, metadata)
+            service.record(case, Author.CITIZEN, line)
+        rasa_queue.enqueue(session, sender, rasa_queue.citizen_line(line, metadata))
 
 
 class ChatService:
@@ -121,10 +132,7 @@ class ChatService:
         metadata = request.metadata.model_dump(exclude_none=True, mode="json")
         state = await run_in_threadpool(_turn_state, request.sender)
         if state.status is CaseStatus.CLAIMED:
-            await run_in_threadpool(_to_caseworker, request.sender, text, metadata)
-            self.sync.nudge()
-            delivered = {"kind": Kind.HANDOFF.value, "status": "claimed", "delivered": True}
-            turn = [*notice, {"recipient_id": request.sender, "custom": delivered}]
+            turn = [*notice, await self._to_caseworker(request.sender, text, metadata)]
             return TurnResult(turn, self._since(started), masked, to_caseworker=True)
         try:
             await self._rasa_ready(request.sender, state)
@@ -134,9 +142,20 @@ class ChatService:
             raise
         turn = [*notice, *normalise(raw, request.sender)]
         if state.status is CaseStatus.WAITING:
-            lines = [(Author.CITIZEN, text)] + [(Author.BOT, m["text"]) for m in turn if m.get("text")]
-            await run_in_threadpool(_to_thread, request.sender, lines)
+            lines = [(Author.CITIZEN, shown_text(text))] + [(Author.BOT, m["text"]) for m in turn if m.get("text")]
+            crisis = turn_kind(turn).get("kind") == Kind.CRISIS.value
+            await run_in_threadpool(_to_thread, request.sender, lines, crisis)
         return TurnResult(turn, self._since(started), masked)
+
+    async def _to_caseworker(self, sender: str, text: str, metadata: dict[str, Any]) -> dict[str, Any]:
+        """A turn while a caseworker has the chat: the line goes to the case
+        thread. "Tal med en medarbejder" is answered here: they already do."""
+        claimed = {"kind": Kind.HANDOFF.value, "status": "claimed"}
+        if text == HUMAN_BUTTON.payload:
+            return {"recipient_id": sender, "text": ALREADY_WITH_A_CASEWORKER, "custom": claimed}
+        await run_in_threadpool(_to_caseworker, sender, text, metadata)
+        self.sync.nudge()
+        return {"recipient_id": sender, "custom": {**claimed, "delivered": True}}
 
     async def _rasa_ready(self, sender: str, state: TurnState) -> None:
         """Fail fast when a part is known to be down; deliver queued events first."""

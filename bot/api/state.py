@@ -1,13 +1,16 @@
-"""Shared objects of the running app, for route dependencies."""
+"""The running front door's shared objects (one per worker), and the
+dependency that hands them to routes: `state: StateDep`. The API, the
+caseworker app and the web pages all take them from here."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 import httpx
-from fastapi import Request
+from fastapi import Depends, Request
 
-from bot.api.chat import ChatService
+from bot.api.chat_service import ChatService
 from bot.api.monitor import Monitor
 from bot.api.rasa_client import RasaClient
 from bot.api.rasa_sync import RasaSync
@@ -28,3 +31,6 @@ class AppState:
 
 def get_state(request: Request) -> AppState:
     return request.app.state.services
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
