@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from bot.dialogue import turns
-from bot.dialogue.answers import FEEDBACK_PROMPT, REFORM_WARNING, answer_messages
+from bot.dialogue.answers import CHECK_THE_RULES, FEEDBACK_PROMPT, MAY_HAVE_CHANGED, answer_messages
 from bot.dialogue.audience import infer_audience
 from bot.dialogue.contact import GENERAL_ROUTE, contact_route
 from bot.dialogue.feedback import typed_helpful
@@ -22,6 +22,7 @@ from bot.dialogue.transcript import read_transcript
 from bot.dialogue.turns import Context, Reply
 from bot.knowledge.engine import Engine
 from bot.knowledge.nlu_examples import OUTPUT, plain
+from bot.knowledge.schema import Article
 from bot.knowledge.store import KnowledgeBase, load_knowledge
 from bot.storage.models import Author
 from bot.taxonomy import ALL_MUNICIPALITIES, Audience, Municipality, Topic
@@ -81,26 +82,77 @@ def test_answer_text_has_a_source_line_with_the_section_in_guillemets(kb: Knowle
     assert text.startswith(kb.article("gladsaxe-kontakt-jobcenter").answer)
 
 
-def test_reform_note_adds_the_reform_warning(kb: KnowledgeBase) -> None:
+def warning_of(article: Article, kb: KnowledgeBase, today: date = TODAY) -> str | None:
+    """The warning part of the answer to an article, as the widget shows it."""
+    municipality = Municipality.GLADSAXE if article.is_common else Municipality(article.municipality)
+    return answer_messages(article, kb, municipality, today)[0].custom["parts"].get("warning")
+
+
+def test_reform_note_ends_the_answer_with_what_changed_and_where_to_check(kb: KnowledgeBase) -> None:
     article = kb.article("gladsaxe-kontakt-jobcenter")
     assert article.reform_note
     text = answer_text(kb, article.id, Municipality.GLADSAXE)
-    assert REFORM_WARNING.startswith("Reglerne er ændret i 2026")
-    assert text.endswith(REFORM_WARNING)
+    assert text.endswith("Reglerne for jobcentre er ændret i 2026. " + CHECK_THE_RULES)
+    assert "borger.dk" in CHECK_THE_RULES and "star.dk" in CHECK_THE_RULES
+
+
+def test_scheme_abolished_in_2026_is_said_to_have_changed(kb: KnowledgeBase) -> None:
+    warning = warning_of(kb.article("rodovre-om-jobcenteret-aktivitetsparat"), kb)
+    assert warning == (
+        "Politikken er fra 2021. Reglerne for jobcentre og ressourceforløb er ændret i 2026. " + CHECK_THE_RULES
+    )
+
+
+def test_change_announced_for_2027_is_not_said_to_be_in_force(kb: KnowledgeBase) -> None:
+    warning = warning_of(kb.article("alle-sygdom-fastholdelsesplan"), kb)
+    assert warning == "Der er varslet nye regler for sygedagpenge fra 2027. " + CHECK_THE_RULES
+
+
+def test_article_with_changes_of_both_years_names_each_with_its_year(kb: KnowledgeBase) -> None:
+    warning = warning_of(kb.article("rodovre-sygdom-jobafklaring-laegefaglig-konsulent"), kb) or ""
+    assert "Reglerne for jobcentre og ressourceforløb er ændret i 2026. " in warning
+    assert "Der er varslet nye regler for sygedagpenge fra 2027. " in warning
+    assert warning.index("2026") < warning.index("2027")
+
+
+def test_reform_note_on_an_answer_that_names_no_scheme_says_2026(kb: KnowledgeBase) -> None:
+    article = kb.article("alle-om-jobcenteret-reformen-2026")
+    assert warning_of(article, kb) == "Reglerne er ændret i 2026. " + CHECK_THE_RULES
+
+
+def test_reform_warning_lists_three_schemes_with_commas_and_og(kb: KnowledgeBase) -> None:
+    article = kb.article("alle-rettigheder-bisidder").model_copy(
+        update={"answer": "Jobcentret, jobrotation og mentorer.", "reform_note": True}
+    )
+    warning = warning_of(article, kb)
+    assert warning == "Reglerne for jobcentre, jobrotation og mentorstøtte er ændret i 2026. " + CHECK_THE_RULES
+
+
+def test_answer_naming_a_scheme_without_reform_note_gets_no_reform_line(kb: KnowledgeBase) -> None:
+    article = kb.article("alle-rettigheder-bisidder").model_copy(update={"answer": "Spørg jobcentret."})
+    assert warning_of(article, kb) is None
 
 
 def test_old_municipal_policy_gets_an_age_line(kb: KnowledgeBase) -> None:
     article = kb.article("rodovre-om-jobcenteret-aktiveringstilbud")
     assert not article.reform_note
-    text = answer_text(kb, article.id, Municipality.RODOVRE)
-    assert "Politikken er fra 2003." in text
-    assert REFORM_WARNING not in text
+    assert warning_of(article, kb) == "Politikken er fra 2003. " + MAY_HAVE_CHANGED
 
 
-def test_common_article_has_no_age_line(kb: KnowledgeBase) -> None:
-    text = answer_text(kb, "alle-fleksjob-hvem-kan-faa", Municipality.GLADSAXE)
-    assert "Politikken er fra" not in text
+def test_national_facts_checked_this_year_get_no_age_line(kb: KnowledgeBase) -> None:
+    text = answer_text(kb, "alle-rettigheder-bisidder", Municipality.GLADSAXE)
+    assert warning_of(kb.article("alle-rettigheder-bisidder"), kb) is None
     assert "Svaret bygger på de regler, der gælder i hele landet." in text
+
+
+def test_national_facts_get_an_age_line_as_policies_do(kb: KnowledgeBase) -> None:
+    later = date(TODAY.year + 2, 3, 1)
+    assert warning_of(kb.article("alle-rettigheder-bisidder"), kb, later) == (
+        "Oplysningerne er fra 2026. " + MAY_HAVE_CHANGED
+    )
+    assert warning_of(kb.article("alle-sygdom-fastholdelsesplan"), kb, later) == (
+        "Oplysningerne er fra 2026. Der er varslet nye regler for sygedagpenge fra 2027. " + CHECK_THE_RULES
+    )
 
 
 def test_silent_policy_is_said_when_a_common_article_answers_ballerup(kb: KnowledgeBase) -> None:

@@ -7,6 +7,7 @@ names the problem; the real knowledge base must have none.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -17,6 +18,8 @@ from typing import Any
 import pytest
 import yaml
 
+from bot.knowledge import reform
+from bot.knowledge.reform import ReformTerm, Stage
 from bot.knowledge.validate import validate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +48,16 @@ def edit_first(directory: Path, relative: str, change: Callable[[dict[str, Any]]
     edit_articles(directory, relative, lambda articles: change(articles[0]))
     path = directory / "articles" / relative
     return yaml.safe_load(path.read_text(encoding="utf-8"))[0]["id"]
+
+
+def edit_article(directory: Path, relative: str, article_id: str, change: Callable[[dict[str, Any]], None]) -> None:
+    """Change the article with this id in a file of the copy."""
+
+    def change_one(articles: Articles) -> None:
+        [article] = [a for a in articles if a["id"] == article_id]
+        change(article)
+
+    edit_articles(directory, relative, change_one)
 
 
 def has_error(errors: list[str], *fragments: str) -> bool:
@@ -253,3 +266,102 @@ def test_cli_stats_marks_ballerups_silent_topics() -> None:
     for topic in ("fleksjob", "handicapkompensation", "loentilskud"):
         assert rows[topic][:2] == ["0", "tavs"], rows[topic]
     assert rows["rettigheder"][:2] != ["0", "tavs"]
+
+
+# -- the reform rule -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("Kontakt Jobcenter Gladsaxe.", "jobcentre"),
+        ("Jobcentrets Ungeenhed hjælper dig.", "jobcentre"),
+        ("Rehabiliteringsteamet indstiller til et forløb.", "rehabiliteringsteam"),
+        ("Det gælder borgere i jobafklarings- og ressourceforløb.", "ressourceforløb"),
+        ("Du kan få revalideringsydelse.", "revalidering"),
+        ("Jobrotation giver vikarer til virksomheden.", "jobrotation"),
+        ("Du kan få en mentor i praktikken.", "mentorstøtte"),
+        ('Brugen af "øvrig vejledning og opkvalificering" er skåret ned.', "opkvalificering"),
+        ("Planen nævner hyppige samtaler.", "samtaler"),
+        ("Spørg, hvor tit du skal til samtale.", "samtaler"),
+        ("Reglerne for kontakt blev mere fleksible.", "samtaler"),
+        ("Kontakt kommunens virksomhedsservice.", "virksomheders kontakt til kommunen"),
+        ("Det står i lov om en aktiv beskæftigelsesindsats.", "kommunens hjælp til at komme i job"),
+        ("Du kan få en sanktion.", "sanktioner"),
+        ("Reglerne står i sygedagpengeloven.", "sygedagpenge"),
+        ("Unge kan få et uddannelsespålæg.", "uddannelsespålæg"),
+    ],
+)
+def test_reform_terms_find_their_danish_variants(text: str, label: str) -> None:
+    assert [term.label for term, _ in reform.mentions(text)] == [label]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Frivillige jobmentorer stiller op.",  # volunteers, not the mentor support the reform cut
+        "Handleplanen for psykisk sårbare indeholder 'Én indgang'.",  # not the businesses' entry point
+        "Du skal møde op til samtaler.",  # a duty, not a fixed meeting frequency
+        "Arbejdsgiveren kan bede om en fastholdelsesplan.",
+        "Kommunen betaler et fleksløntilskud.",
+    ],
+)
+def test_reform_terms_leave_look_alikes_alone(text: str) -> None:
+    assert reform.mentions(text) == []
+
+
+def test_announced_changes_are_the_ones_expected_in_2027() -> None:
+    announced = {term.label for term in reform.TERMS if term.stage is Stage.ANNOUNCED}
+    assert announced == {"kommunens hjælp til at komme i job", "sanktioner", "sygedagpenge", "uddannelsespålæg"}
+
+
+def test_reform_labels_can_be_joined_with_og() -> None:
+    assert [term.label for term in reform.TERMS if " og " in term.label] == []
+
+
+def test_answer_about_ressourceforloeb_without_reform_note(kb_copy: Path) -> None:
+    article_id = "rodovre-om-jobcenteret-aktivitetsparat"
+    edit_article(kb_copy, "rodovre/om_jobcenteret.yml", article_id, lambda a: a.update(reform_note=False))
+    assert has_error(
+        validate(kb_copy),
+        article_id,
+        "'ressourceforløb' (ressourceforløb: abolished for new cases",
+        "set reform_note: true",
+    )
+
+
+def test_common_article_about_sygedagpenge_needs_the_reform_note_too(kb_copy: Path) -> None:
+    article_id = "alle-handicapkompensation-overblik"
+
+    def mention_sygedagpenge(article: dict[str, Any]) -> None:
+        assert not article["reform_note"]
+        article["answer"] += " Er du syg, kan du få sygedagpenge."
+
+    edit_article(kb_copy, "alle/handicapkompensation.yml", article_id, mention_sygedagpenge)
+    assert has_error(validate(kb_copy), article_id, "'sygedagpenge' (sygedagpenge: new sickness-benefit rules")
+
+
+def test_answer_about_a_changed_scheme_with_reform_note_is_fine(kb_copy: Path) -> None:
+    def mention_sygedagpenge(article: dict[str, Any]) -> None:
+        article["answer"] += " Er du syg, kan du få sygedagpenge."
+        article["reform_note"] = True
+
+    edit_article(kb_copy, "alle/handicapkompensation.yml", "alle-handicapkompensation-overblik", mention_sygedagpenge)
+    assert validate(kb_copy) == []
+
+
+def crafted_term(basis: str) -> ReformTerm:
+    return ReformTerm(
+        label="jobklubber", pattern=re.compile("jobklub"), stage=Stage.IN_FORCE, change="made up", basis=basis
+    )
+
+
+def test_reform_term_not_backed_by_the_national_sheet(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(reform, "TERMS", (*reform.TERMS, crafted_term("It abolishes the jobklubber")))
+    assert has_error(validate(KNOWLEDGE), "reform term 'jobklubber'", "its basis is not in national-kontekst")
+
+
+def test_reform_term_backed_by_an_unconfirmed_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
+    basis = "Which of these took effect on 1 February and which on 1 July"
+    monkeypatch.setattr(reform, "TERMS", (*reform.TERMS, crafted_term(basis)))
+    assert has_error(validate(KNOWLEDGE), "reform term 'jobklubber'", "sentence marked UNCONFIRMED")

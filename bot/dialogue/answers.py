@@ -6,14 +6,14 @@ from datetime import date
 
 from bot.dialogue.messages import BotMessage, Button, Kind, intent_payload
 from bot.knowledge.engine import Hit
+from bot.knowledge.reform import Stage, labels_by_stage
 from bot.knowledge.schema import Article
 from bot.knowledge.store import KnowledgeBase
-from bot.taxonomy import Municipality
+from bot.taxonomy import ALL_MUNICIPALITIES, Municipality
 
-REFORM_WARNING = (
-    "Reglerne er ændret i 2026. Tjek de gældende regler på borger.dk eller star.dk, eller spørg en medarbejder."
-)
-#: A policy older than this many years gets a line saying so.
+CHECK_THE_RULES = "Tjek de gældende regler på borger.dk eller star.dk, eller spørg en medarbejder."
+MAY_HAVE_CHANGED = "Regler og tilbud kan have ændret sig siden."
+#: A source older than this many years gets a line saying so.
 MAX_POLICY_AGE = 1
 HUMAN_BUTTON = Button("Tal med en medarbejder", intent_payload("request_human"))
 FEEDBACK_PROMPT = BotMessage(
@@ -56,15 +56,44 @@ def citation_line(sources: list[dict[str, str | int]], kb: KnowledgeBase) -> str
     return "Kilde: " + "; ".join(parts) + "."
 
 
+def listed(words: list[str]) -> str:
+    """'a', 'a og b', 'a, b og c'."""
+    return " og ".join(filter(None, [", ".join(words[:-1]), words[-1]]))
+
+
+def reform_lines(article: Article) -> list[str]:
+    """What the reform changed in 2026 and what is announced for 2027, named from the answer's words."""
+    if not article.reform_note:
+        return []
+    labels = labels_by_stage(article.answer)
+    in_force, announced = labels[Stage.IN_FORCE], labels[Stage.ANNOUNCED]
+    lines: list[str] = []
+    if in_force:
+        lines.append(f"Reglerne for {listed(in_force)} er ændret i {Stage.IN_FORCE.value}.")
+    elif not announced:
+        lines.append(f"Reglerne er ændret i {Stage.IN_FORCE.value}.")
+    if announced:
+        lines.append(f"Der er varslet nye regler for {listed(announced)} fra {Stage.ANNOUNCED.value}.")
+    return lines
+
+
+def age_line(article: Article, kb: KnowledgeBase, today: date) -> str | None:
+    """Say how old the oldest cited source is, when it is old (a policy before national facts of its year)."""
+    cited = (kb.sources[c.source] for c in article.citations)
+    oldest = min(cited, key=lambda source: (source.year, source.municipality == ALL_MUNICIPALITIES))
+    if today.year - oldest.year <= MAX_POLICY_AGE:
+        return None
+    what = "Oplysningerne" if oldest.municipality == ALL_MUNICIPALITIES else "Politikken"
+    return f"{what} er fra {oldest.year}."
+
+
 def warning_line(article: Article, kb: KnowledgeBase, today: date) -> str | None:
-    """The reform warning, or a note on the policy's age, or nothing."""
-    if article.reform_note:
-        return REFORM_WARNING
-    years = sorted({kb.sources[c.source].year for c in article.citations})
-    oldest = years[0]
-    if not article.is_common and today.year - oldest > MAX_POLICY_AGE:
-        return f"Politikken er fra {oldest}. Regler og tilbud kan have ændret sig siden."
-    return None
+    """The source's age and what the reform changed, or nothing."""
+    age = age_line(article, kb, today)
+    changes = reform_lines(article)
+    if changes:
+        return " ".join([*([age] if age else []), *changes, CHECK_THE_RULES])
+    return f"{age} {MAY_HAVE_CHANGED}" if age else None
 
 
 def scope_line(article: Article, kb: KnowledgeBase, municipality: Municipality) -> str | None:

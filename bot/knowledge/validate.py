@@ -4,8 +4,10 @@
 there is any. The checks: schema, source index up to date, citations verbatim
 in the named section, ids unique, questions not repeated between articles a
 user can see together, numbers and contact details in answers backed by the
-cited text, nothing cited from a sentence marked UNCONFIRMED, and coverage of
-the core topics.
+cited text, nothing cited from a sentence marked UNCONFIRMED, the reform note
+on every answer that speaks of a scheme the reform changed (the terms in
+bot/knowledge/reform.py, each still backed by the national sheet), and
+coverage of the core topics.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from bot.knowledge import reform
 from bot.knowledge.schema import Article, Citation, Source, normalise_space
 from bot.knowledge.sections import parse_sections
 from bot.knowledge.store import (
@@ -39,6 +42,13 @@ def _question_key(question: str) -> str:
 
 def _digits(text: str) -> str:
     return re.sub(r"\D", "", text)
+
+
+def _sentence_around(text: str, start: int, end: int) -> str:
+    """The sentence (or sentences) of `text` that hold text[start:end]."""
+    sentence_start = max(text.rfind(". ", 0, start), text.rfind("\n", 0, start))
+    sentence_end = text.find(". ", end)
+    return text[sentence_start + 1 : sentence_end if sentence_end > 0 else None]
 
 
 class Validator:
@@ -64,6 +74,22 @@ class Validator:
             for heading in set(source.section_labels) - headings:
                 self.error(f"sources.yml: {source.id}", f"section_labels names no section: {heading!r}")
 
+    def check_reform_terms(self, sources: dict[str, Source], texts: dict[str, str]) -> None:
+        """Each reform term rests on confirmed words of the national sheet's reform section."""
+        source = sources.get(reform.SOURCE)
+        section = next((s for s in source.sections if s.heading == reform.SECTION), None) if source else None
+        if source is None or section is None:
+            self.error("reform terms", f"no source {reform.SOURCE!r} with a section {reform.SECTION!r}")
+            return
+        text = normalise_space(texts[source.id][section.start : section.end])
+        for term in reform.TERMS:
+            basis = normalise_space(term.basis)
+            position = text.find(basis)
+            if position < 0:
+                self.error(f"reform term {term.label!r}", f"its basis is not in {source.id} «{section.heading}»")
+            elif UNCONFIRMED in _sentence_around(text, position, position + len(basis)):
+                self.error(f"reform term {term.label!r}", f"its basis comes from a sentence marked {UNCONFIRMED}")
+
     # -- one article ---------------------------------------------------------
 
     def check_citation(self, where: str, article: Article, citation: Citation, kb: KnowledgeBase) -> None:
@@ -85,10 +111,7 @@ class Validator:
             where_else = " (it is in another section)" if in_document else ""
             self.error(where, f"quote is not verbatim in {source.id} «{section.heading}»{where_else}: {quote[:60]!r}")
             return
-        sentence_start = max(section_text.rfind(". ", 0, position), section_text.rfind("\n", 0, position))
-        sentence_end = section_text.find(". ", position + len(quote))
-        sentence = section_text[sentence_start + 1 : sentence_end if sentence_end > 0 else None]
-        if UNCONFIRMED in sentence:
+        if UNCONFIRMED in _sentence_around(section_text, position, position + len(quote)):
             self.error(where, f"quote comes from a sentence marked {UNCONFIRMED}")
 
     def check_backed_facts(self, where: str, article: Article, kb: KnowledgeBase) -> None:
@@ -108,10 +131,18 @@ class Validator:
             if email.rstrip(".") not in cited:
                 self.error(where, f"the e-mail {email!r} in the answer is not in any cited section")
 
+    def check_reform_note(self, where: str, article: Article) -> None:
+        """An answer that speaks of a scheme the reform changed must carry the reform note."""
+        found = reform.mentions(article.answer)
+        if found and not article.reform_note:
+            named = ", ".join(f"{words!r} ({term.label}: {term.change})" for term, words in found)
+            self.error(where, f"the answer speaks of {named}; set reform_note: true")
+
     def check_article(self, where: str, article: Article, kb: KnowledgeBase) -> None:
         for citation in article.citations:
             self.check_citation(where, article, citation, kb)
         self.check_backed_facts(where, article, kb)
+        self.check_reform_note(where, article)
         if article.reviewed > date.today():
             self.error(where, f"reviewed date {article.reviewed} is in the future")
         keys = [_question_key(q) for q in article.questions]
@@ -161,6 +192,7 @@ class Validator:
         sources = {s.id: s for s in index.sources}
         texts = {s.id: (self.directory / SOURCES_DIR / s.file).read_text(encoding="utf-8") for s in index.sources}
         self.check_sources(sources, texts)
+        self.check_reform_terms(sources, texts)
         silent = {m: frozenset(c.silent_topics) for m, c in index.coverage.items()}
         kb = KnowledgeBase(sources=sources, texts=texts, articles=(), silent_topics=silent)
         articles: list[Article] = []
