@@ -7,12 +7,15 @@ every other call but /health is refused with 403, so nobody can run an
 action (for example open a handoff case with a forged transcript) by
 posting to the port. A failed action is logged by its error type only and
 answered without echoing the request (the SDK's own handler returns the
-whole tracker).
+whole tracker). The message that carries the turn's kind also gets the
+intent and confidence Rasa read (`custom.nlu`), for the front door's log.
 """
 
 from __future__ import annotations
 
 import hmac
+import json
+from typing import Any
 
 from rasa_sdk.endpoint import create_app
 from sanic import Sanic, response
@@ -39,12 +42,32 @@ def build_app(settings: Settings) -> Sanic:
             return None
         return response.json({"error": "forbidden"}, status=403)
 
+    @app.on_response
+    async def tell_the_intent(request: Request, response: HTTPResponse) -> HTTPResponse | None:
+        if request.path != "/webhook" or response.status != 200:
+            return None
+        return response_with_intent(request.json or {}, json.loads(response.body or b"{}"))
+
     @app.exception(Exception)
     async def failed(request: Request, exception: Exception) -> HTTPResponse:
         log.error("action_failed", error=type(exception).__name__, origin=origin(exception))
         return response.json({"error": "the action failed"}, status=500)
 
     return app
+
+
+def response_with_intent(call: dict[str, Any], result: dict[str, Any]) -> HTTPResponse:
+    """The action's result, with the intent Rasa read in the turn's
+    kind-carrying message (custom.nlu), so the front door can log and record
+    the turn without fetching the tracker."""
+    intent = ((call.get("tracker") or {}).get("latest_message") or {}).get("intent") or {}
+    nlu = {"intent": intent.get("name"), "confidence": round(float(intent.get("confidence") or 0), 3)}
+    for message in result.get("responses") or []:
+        custom = message.get("custom")
+        if isinstance(custom, dict) and custom.get("kind"):
+            custom["nlu"] = nlu
+            break
+    return response.json(result)
 
 
 def main() -> None:

@@ -219,7 +219,7 @@ def test_one_log_line_per_turn_without_message_text(web, stack):
     while len(_turn_lines(stack)) == before and time.monotonic() < deadline:
         time.sleep(0.1)
     line = _turn_lines(stack)[-1]
-    for field in ("sender=", "intent=", "confidence=", "kind=", "topic=", "latency_ms="):
+    for field in ("sender=", "intent=ask_question", "confidence=", "kind=", "topic=", "latency_ms="):
         assert field in line
     assert secret_phrase not in (stack.log_dir / "web.log").read_text(errors="ignore")
 

@@ -9,7 +9,7 @@ turn are added to the thread so the caseworker sees them.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi.concurrency import run_in_threadpool
@@ -61,6 +61,16 @@ def normalise(raw: list[dict[str, Any]], sender: str) -> list[dict[str, Any]]:
     return turn
 
 
+def take_nlu(turn: list[dict[str, Any]]) -> dict[str, Any]:
+    """Remove the intent the action server added (custom.nlu) from the turn;
+    return it for the log. Clients never see it."""
+    found: dict[str, Any] = {}
+    for message in turn:
+        custom = message.get("custom") or {}
+        found = custom.pop("nlu", None) or found
+    return found
+
+
 def turn_kind(turn: list[dict[str, Any]]) -> dict[str, Any]:
     """The custom part that carries the turn's kind."""
     return next((m["custom"] for m in turn if (m.get("custom") or {}).get("kind")), {})
@@ -72,6 +82,8 @@ class TurnResult:
     latency_ms: float
     cpr_masked: bool
     to_caseworker: bool = False
+    #: The intent and confidence Rasa read, when a custom action answered.
+    nlu: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -141,11 +153,12 @@ class ChatService:
             log.warning("turn", sender=self.sender_hash(request.sender), status="unavailable", part=str(exc))
             raise
         turn = [*notice, *normalise(raw, request.sender)]
+        nlu = take_nlu(turn)
         if state.status is CaseStatus.WAITING:
             lines = [(Author.CITIZEN, shown_text(text))] + [(Author.BOT, m["text"]) for m in turn if m.get("text")]
             crisis = turn_kind(turn).get("kind") == Kind.CRISIS.value
             await run_in_threadpool(_to_thread, request.sender, lines, crisis)
-        return TurnResult(turn, self._since(started), masked)
+        return TurnResult(turn, self._since(started), masked, nlu=nlu)
 
     async def _to_caseworker(self, sender: str, text: str, metadata: dict[str, Any]) -> dict[str, Any]:
         """A turn while a caseworker has the chat: the line goes to the case
@@ -168,21 +181,14 @@ class ChatService:
     def _since(started: float) -> float:
         return round((time.perf_counter() - started) * 1000, 1)
 
-    async def log_turn(self, sender: str, result: TurnResult) -> None:
+    def log_turn(self, sender: str, result: TurnResult) -> None:
         """One INFO line per turn, without the message text."""
-        parsed: dict[str, Any] = {}
-        if not result.to_caseworker:
-            try:
-                parsed = await self.rasa.latest_message(sender)
-            except RasaUnavailableError:
-                parsed = {}
-        intent = parsed.get("intent") or {}
         custom = turn_kind(result.messages)
         log.info(
             "turn",
             sender=self.sender_hash(sender),
-            intent=intent.get("name"),
-            confidence=round(float(intent.get("confidence") or 0), 3),
+            intent=result.nlu.get("intent"),
+            confidence=result.nlu.get("confidence", 0.0),
             kind=custom.get("kind"),
             topic=custom.get("topic"),
             article=custom.get("article_id"),

@@ -47,11 +47,6 @@ class RasaClient:
         headers = {TOKEN_HEADER: self._token}
         return await self._request("POST", WEBHOOK, self._turn_timeout, json=body, headers=headers)
 
-    async def latest_message(self, sender: str) -> dict[str, Any]:
-        """The last user message as Rasa parsed it (intent and confidence)."""
-        tracker = await self._api("GET", f"/conversations/{sender}/tracker", params={"include_events": "NONE"})
-        return tracker.get("latest_message") or {}
-
     async def add_event(self, sender: str, event: dict[str, Any]) -> None:
         """Append an event (for example pause or resume) to a conversation."""
         await self._api("POST", f"/conversations/{sender}/tracker/events", json=event)
