@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.handoff.hours import parse_hours
+from bot.opening_hours import parse_hours
 from bot.taxonomy import Municipality
 
 ROOT = Path(__file__).resolve().parent.parent

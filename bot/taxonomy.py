@@ -79,6 +79,14 @@ MUNICIPALITY_LABELS: dict[Municipality, str] = {
     Municipality.RUDERSDAL: "Rudersdal",
 }
 
+def _spoken_list(words: list[str]) -> str:
+    """ "a, b, c eller d"."""
+    return f"{', '.join(words[:-1])} eller {words[-1]}"
+
+
+#: The four municipalities in a sentence: "Ballerup, Gladsaxe, Rødovre eller Rudersdal".
+MUNICIPALITY_CHOICES = _spoken_list(list(MUNICIPALITY_LABELS.values()))
+
 #: The article scope for content that holds in every municipality.
 ALL_MUNICIPALITIES = "alle"
 

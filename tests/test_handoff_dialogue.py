@@ -8,7 +8,7 @@ import pytest
 
 from bot.dialogue import handoff
 from bot.dialogue.messages import Kind
-from bot.handoff.hours import COPENHAGEN, describe, is_open, parse_hours
+from bot.opening_hours import COPENHAGEN, describe, is_open, parse_hours
 from bot.storage.models import Channel
 from bot.taxonomy import Audience, HandoffReason, Team
 

@@ -115,3 +115,10 @@ def test_find_other_municipality_names_it_officially(text: str, expected: str) -
 )
 def test_find_other_municipality_ignores_our_four_and_everyday_words(text: str) -> None:
     assert find_other_municipality(text) is None
+
+
+def test_the_municipality_choices_name_every_municipality_once():
+    from bot.taxonomy import MUNICIPALITY_CHOICES
+
+    assert MUNICIPALITY_CHOICES == "Ballerup, Gladsaxe, Rødovre eller Rudersdal"
+    assert all(MUNICIPALITY_CHOICES.count(m.label) == 1 for m in Municipality)

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bot.taxonomy import Audience, Municipality
+from bot.taxonomy import MUNICIPALITY_CHOICES, Audience, Municipality
 
 MAX_MESSAGE_LENGTH = 2000
 #: The conversation id is the only key to a conversation's caseworker
@@ -17,7 +17,6 @@ SENDER_PATTERN = r"^[A-Za-z0-9_-]{22,64}$"
 SENDER_INVALID = (
     "Samtalens id (sender) er ugyldigt. Det skal være 22-64 tilfældige tegn: bogstaver a-z og A-Z, tal, _ eller -."
 )
-MUNICIPALITY_NAMES = "Ballerup, Gladsaxe, Rødovre eller Rudersdal"
 #: The largest id a client may name (a 32-bit database integer).
 MAX_ID = 2**31 - 1
 #: Control characters other than line breaks and tabs are dropped from messages.
@@ -48,7 +47,7 @@ class ChatMetadata(BaseModel):
         if value is None or (isinstance(value, str) and value in {m.value for m in Municipality}):
             return value
         named = f"«{value[:40]}» " if isinstance(value, str) else ""
-        raise ValueError(f"Kommunen {named}kender jeg ikke. Vælg {MUNICIPALITY_NAMES}.")
+        raise ValueError(f"Kommunen {named}kender jeg ikke. Vælg {MUNICIPALITY_CHOICES}.")
 
     @field_validator("audience", mode="before")
     @classmethod

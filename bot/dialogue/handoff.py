@@ -14,9 +14,9 @@ from typing import Any
 
 from bot.dialogue.messages import BotMessage, Button, Kind, intent_payload
 from bot.dialogue.safety import EMERGENCY_LINES
-from bot.handoff.hours import describe
 from bot.handoff.service import Notice
-from bot.taxonomy import Audience, Channel, HandoffReason, Municipality, Team, find_municipality
+from bot.opening_hours import describe
+from bot.taxonomy import MUNICIPALITY_CHOICES, Audience, Channel, HandoffReason, Municipality, Team, find_municipality
 
 CHANNEL = "handoff_channel"
 CONTACT_NAME = "contact_name"
@@ -120,7 +120,7 @@ def check_municipality(value: str) -> Checked:
     found = find_municipality(value)
     if found:
         return Checked(found.value)
-    return Checked(None, "Den kommune kender jeg ikke. Vælg Ballerup, Gladsaxe, Rødovre eller Rudersdal.")
+    return Checked(None, f"Den kommune kender jeg ikke. Vælg {MUNICIPALITY_CHOICES}.")
 
 
 def check_name(text: str) -> Checked:
