@@ -1,17 +1,25 @@
-"""Caseworker app security through HTTP: sessions, cookies, CSRF, throttling, scope."""
+"""The caseworker app's routes through HTTP, in-process (FastAPI's test client
+on the real app and the real SQLite database; no Rasa needed): sessions,
+cookies, CSRF, throttling, scope, and the case page's claim, reply, note and
+close. tests/test_handoff_flow.py runs the whole handoff end to end."""
 
 from __future__ import annotations
 
 import re
+import secrets
+from collections.abc import Iterator
 
-import httpx
 import pytest
+from fastapi.testclient import TestClient
+from httpx import Response
 
-from bot.storage.models import Team
-from bot.taxonomy import Municipality
+from bot.api.main import create_app
+from bot.handoff import service
+from bot.storage.db import session_scope
+from bot.storage.models import CaseStatus, HandoffCase, Team
+from bot.taxonomy import Author, Channel, HandoffReason, Municipality
 from tests.conftest import CASEWORKER_PASSWORD, add_caseworker
 
-pytestmark = pytest.mark.integration
 _CSRF = re.compile(r'name="csrf_token" value="([^"]*)"')
 
 
@@ -21,14 +29,14 @@ def username(migrated) -> str:
 
 
 @pytest.fixture
-def client(stack):
-    with httpx.Client(base_url=stack.web_url, timeout=30, follow_redirects=False) as http:
+def client(settings, migrated) -> Iterator[TestClient]:
+    with TestClient(create_app(settings), follow_redirects=False) as http:
         yield http
 
 
 def login(
-    client: httpx.Client, username: str, password: str = CASEWORKER_PASSWORD, with_csrf: bool = True
-) -> httpx.Response:
+    client: TestClient, username: str, password: str = CASEWORKER_PASSWORD, with_csrf: bool = True
+) -> Response:
     token = _CSRF.search(client.get("/caseworker/login").text).group(1) if with_csrf else ""
     return client.post("/caseworker/login", data={"username": username, "password": password, "csrf_token": token})
 
@@ -90,3 +98,74 @@ def test_unknown_case_and_other_municipality_look_the_same(client, username):
     missing = client.get("/caseworker/cases/999999")
     assert missing.status_code == 404
     assert "findes ikke, eller du har ikke adgang" in missing.text
+
+
+def waiting_chat(municipality: Municipality, transcript: list[tuple[Author, str]]) -> int:
+    """A citizen waiting in the live-chat queue; the case's id."""
+    new = service.NewCase(
+        sender=secrets.token_urlsafe(16),
+        municipality=municipality,
+        team=Team.BORGER,
+        channel=Channel.CHAT,
+        reason=HandoffReason.PERSONAL_CASE,
+        topic=None,
+        article_ids=[],
+        transcript=transcript,
+        description="Spørgsmål om min sag",
+    )
+    with session_scope() as session:
+        return service.create_case(session, new).id
+
+
+def csrf(client: TestClient) -> str:
+    return _CSRF.search(client.get("/caseworker/").text).group(1)
+
+
+def test_claim_reply_note_and_close_from_the_case_page(client, username):
+    case_id = waiting_chat(Municipality.BALLERUP, [(Author.CITIZEN, "Kan I hjælpe mig?")])
+    login(client, username)
+    assert client.post(f"/caseworker/cases/{case_id}/claim", data={"csrf_token": csrf(client)}).status_code == 303
+    page = client.get(f"/caseworker/cases/{case_id}").text
+    assert 'id="reply-text"' in page and "Luk sagen" in page
+    for action, field, text in [("reply", "text", "Hej, jeg hedder Mona."), ("note", "text", "Ring i morgen")]:
+        response = client.post(f"/caseworker/cases/{case_id}/{action}", data={field: text, "csrf_token": csrf(client)})
+        assert response.status_code == 303
+    thread = client.get(f"/caseworker/api/cases/{case_id}/thread").json()
+    assert [m["text"] for m in thread["messages"]][-2:] == ["Hej, jeg hedder Mona.", "Ring i morgen"]
+    closing = {"outcome": "Besvaret i chatten", "csrf_token": csrf(client)}
+    assert client.post(f"/caseworker/cases/{case_id}/close", data=closing).status_code == 303
+    with session_scope() as session:
+        assert session.get(HandoffCase, case_id).status is CaseStatus.CLOSED
+
+
+def test_a_cpr_number_typed_by_a_caseworker_is_masked(client, username):
+    case_id = waiting_chat(Municipality.BALLERUP, [])
+    login(client, username)
+    client.post(f"/caseworker/cases/{case_id}/claim", data={"csrf_token": csrf(client)})
+    note = {"text": "Hans cpr er 150387-1001", "csrf_token": csrf(client)}
+    client.post(f"/caseworker/cases/{case_id}/note", data=note)
+    texts = [m["text"] for m in client.get(f"/caseworker/api/cases/{case_id}/thread").json()["messages"]]
+    assert "Hans cpr er XXXXXX-XXXX" in texts and not any("150387" in t for t in texts)
+
+
+def test_the_reply_box_sits_beside_the_conversation_and_repeats_are_folded(client, username):
+    rule = "Det gælder generelt: du kan klage inden fire uger."
+    transcript = [(Author.CITIZEN, "min sag"), (Author.BOT, rule), (Author.CITIZEN, "og min sag?"), (Author.BOT, rule)]
+    case_id = waiting_chat(Municipality.BALLERUP, transcript)
+    login(client, username)
+    client.post(f"/caseworker/cases/{case_id}/claim", data={"csrf_token": csrf(client)})
+    page = client.get(f"/caseworker/cases/{case_id}").text
+    layout = page[page.index('class="case-layout"') :]
+    assert layout.index('id="thread"') < layout.index('class="actions-panel"') < layout.index('id="reply-text"')
+    assert page.count("<details><summary>Samme svar som tidligere</summary>") == 1
+    assert page.count(rule) == 2  # folded, not dropped
+
+
+def test_another_municipalitys_case_is_not_found_for_any_action(client, username):
+    case_id = waiting_chat(Municipality.GLADSAXE, [(Author.CITIZEN, "Hej")])
+    login(client, username)
+    assert client.get(f"/caseworker/cases/{case_id}").status_code == 404
+    assert client.get(f"/caseworker/api/cases/{case_id}/thread").status_code == 404
+    assert client.post(f"/caseworker/cases/{case_id}/claim", data={"csrf_token": csrf(client)}).status_code == 404
+    with session_scope() as session:
+        assert session.get(HandoffCase, case_id).status is CaseStatus.WAITING

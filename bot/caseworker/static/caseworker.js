@@ -2,6 +2,13 @@
 // page (every 2 s), new cases in the inbox (every 5 s), canned replies.
 "use strict";
 
+// Bot texts already in the thread: a repeat is folded into <details>.
+const seenBotTexts = new Set();
+
+function scrolledToEnd(list) {
+  return list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+}
+
 function threadItem(message) {
   const li = document.createElement("li");
   li.className = "msg msg-" + message.author;
@@ -13,8 +20,21 @@ function threadItem(message) {
   time.textContent = new Date(message.at).toLocaleTimeString("da-DK", { hour: "2-digit", minute: "2-digit" });
   const text = document.createElement("p");
   text.textContent = message.text;
-  li.append(who, " ", time, text);
+  li.append(who, " ", time, folded(message, text));
   return li;
+}
+
+function folded(message, text) {
+  if (message.author !== "bot") return text;
+  if (!seenBotTexts.has(message.text)) {
+    seenBotTexts.add(message.text);
+    return text;
+  }
+  const details = document.createElement("details");
+  const summary = document.createElement("summary");
+  summary.textContent = "Samme svar som tidligere";
+  details.append(summary, text);
+  return details;
 }
 
 async function pollThread(thread) {
@@ -24,10 +44,12 @@ async function pollThread(thread) {
                                  { credentials: "same-origin" });
     if (response.ok) {
       const data = await response.json();
+      const follow = scrolledToEnd(thread);
       for (const message of data.messages) {
         thread.append(threadItem(message));
         thread.dataset.lastId = message.id;
       }
+      if (follow) thread.scrollTop = thread.scrollHeight;
     }
   } finally {
     setTimeout(() => pollThread(thread), 2000);
@@ -53,7 +75,11 @@ async function pollInbox(marker) {
 
 document.addEventListener("DOMContentLoaded", () => {
   const thread = document.getElementById("thread");
-  if (thread) setTimeout(() => pollThread(thread), 2000);
+  if (thread) {
+    for (const li of thread.querySelectorAll(".msg-bot p")) seenBotTexts.add(li.textContent);
+    thread.scrollTop = thread.scrollHeight;
+    setTimeout(() => pollThread(thread), 2000);
+  }
   const inbox = document.querySelector("[data-inbox]");
   if (inbox) setTimeout(() => pollInbox(inbox), 5000);
   for (const select of document.querySelectorAll("select[data-canned-target]")) {
