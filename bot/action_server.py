@@ -34,7 +34,7 @@ def build_app(settings: Settings) -> Sanic:
     if settings.actions_token is None:
         raise SystemExit("ACTIONS_TOKEN must be set: Rasa shows it to the action server.")
     token = settings.actions_token.get_secret_value()
-    app = create_app("actions", cors_origins=None)
+    app: Sanic = create_app("actions", cors_origins=None)
 
     @app.on_request
     async def only_rasa(request: Request) -> HTTPResponse | None:

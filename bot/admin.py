@@ -14,6 +14,7 @@ import argparse
 import getpass
 import re
 import sys
+from collections.abc import Callable
 from datetime import timedelta
 
 from bot.caseworker import throttle
@@ -144,7 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     migrate(get_settings().database_url)
-    return args.handler(args)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    return handler(args)
 
 
 if __name__ == "__main__":

@@ -55,7 +55,7 @@ _GROUP_GAP = re.compile(r"[ ./-]+")
 def _unescape(match: re.Match[str]) -> str:
     """The character a JSON escape stands for, padded to the escape's length."""
     escape = match.group()
-    return _INVISIBLE * (len(escape) - 1) + json.loads(f'"{escape}"')
+    return _INVISIBLE * (len(escape) - 1) + str(json.loads(f'"{escape}"'))
 
 
 @lru_cache(maxsize=4096)

@@ -45,7 +45,10 @@ class RasaClient:
         """Send a user message through the front-door channel; return the bot messages."""
         body = {"sender": sender, "message": text, "metadata": metadata}
         headers = {TOKEN_HEADER: self._token}
-        return await self._request("POST", WEBHOOK, self._turn_timeout, json=body, headers=headers)
+        messages: list[dict[str, Any]] = await self._request(
+            "POST", WEBHOOK, self._turn_timeout, json=body, headers=headers
+        )
+        return messages
 
     async def add_event(self, sender: str, event: dict[str, Any]) -> None:
         """Append an event (for example pause or resume) to a conversation."""
@@ -53,4 +56,5 @@ class RasaClient:
 
     async def status(self) -> dict[str, Any]:
         """Rasa's /status: the loaded model file and its fingerprint."""
-        return await self._api("GET", "/status")
+        status: dict[str, Any] = await self._api("GET", "/status")
+        return status

@@ -30,7 +30,8 @@ class AppState:
 
 
 def get_state(request: Request) -> AppState:
-    return request.app.state.services
+    state: AppState = request.app.state.services
+    return state
 
 
 StateDep = Annotated[AppState, Depends(get_state)]

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.caseworker import throttle
 from bot.settings import Settings
+from bot.storage.db import rows_changed
 from bot.storage.models import Caseworker, CaseworkerSession, Role, utcnow
 from bot.taxonomy import Municipality, Team
 
@@ -105,7 +106,7 @@ def end_session(session: Session, token: str | None) -> None:
 def delete_expired_sessions(session: Session, now: datetime | None = None) -> int:
     """Delete the sessions that have expired; return how many."""
     expired = delete(CaseworkerSession).where(CaseworkerSession.expires_at <= (now or utcnow()))
-    return session.execute(expired.execution_options(synchronize_session=False)).rowcount
+    return rows_changed(session.execute(expired.execution_options(synchronize_session=False)))
 
 
 def csrf_matches(expected: str, given: str | None) -> bool:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
+from typing import Any
 
 from bot.taxonomy import TOPIC_LABELS, HandoffReason, Topic
 
-LABELS = {
+LABELS: dict[str, Any] = {
     "status": {"waiting": "Venter", "claimed": "Taget", "closed": "Lukket"},
     "channel": {"chat": "Chat nu", "callback": "Ring eller skriv"},
     "team": {"borger": "Borgerteam", "virksomhed": "Virksomhedsteam"},
@@ -20,7 +21,6 @@ LABELS = {
     },
     "priority": {1: "Akut", 2: "Høj", 3: "Normal"},
     "csrf": "Formularen var for gammel. Gå tilbage, genindlæs siden og prøv igen.",
-    "throttled": "For mange forkerte forsøg. Vent {wait}, og prøv igen.",
     "bad_login": "Forkert brugernavn eller adgangskode.",
     "login_required": "Du er ikke logget ind.",
     "not_found": "Sagen findes ikke, eller du har ikke adgang til den.",
@@ -49,4 +49,4 @@ def topic_label(topic: str | None) -> str:
 def throttled_label(wait: timedelta) -> str:
     """The message when logins must wait: the wait in whole minutes, rounded up."""
     minutes = max(1, math.ceil(wait.total_seconds() / 60))
-    return LABELS["throttled"].format(wait="1 minut" if minutes == 1 else f"{minutes} minutter")
+    return f"For mange forkerte forsøg. Vent {'1 minut' if minutes == 1 else f'{minutes} minutter'}, og prøv igen."

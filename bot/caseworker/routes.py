@@ -13,7 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Form, Query, Request
+from fastapi import APIRouter, BackgroundTasks, FastAPI, Form, Query, Request
 from fastapi import Path as FastApiPath
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -37,7 +37,7 @@ from bot.dialogue import handoff
 from bot.handoff import service
 from bot.logs import get_logger
 from bot.privacy import hash_sender, mask_cpr
-from bot.storage.models import CannedReply, Caseworker, CaseworkerSession, HandoffCase
+from bot.storage.models import CannedReply, CaseMessage, Caseworker, CaseworkerSession, HandoffCase
 from bot.web.headers import PrivateHeadersMiddleware
 
 log = get_logger("bot.caseworker")
@@ -248,7 +248,7 @@ def close(
 # -- JSON for live updates --------------------------------------------------------
 
 
-def _thread_item(message: Any) -> dict[str, Any]:
+def _thread_item(message: CaseMessage) -> dict[str, Any]:
     return {
         "id": message.id,
         "author": message.author.value,
@@ -287,7 +287,7 @@ def inbox_json(session: SessionDep, me: CaseworkerDep) -> JSONResponse:
     return JSONResponse({"cases": [_inbox_item(case) for case in service.inbox(session, me)]})
 
 
-def install(app: Any) -> None:
+def install(app: FastAPI) -> None:
     """Add the app's routes, static files, error pages and security headers to the front door."""
     from fastapi.staticfiles import StaticFiles
 

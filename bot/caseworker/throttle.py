@@ -22,18 +22,22 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import case, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.settings import Settings
+from bot.storage.db import rows_changed
 from bot.storage.models import LoginThrottle, utcnow
 
 MAX_WAIT_MINUTES = 60
-_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+#: The dialects whose INSERT has ON CONFLICT DO UPDATE (their statements differ in type only).
+_INSERTS: dict[str, Callable[..., Any]] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 class LoginThrottledError(Exception):
@@ -126,4 +130,4 @@ def forget(session: Session, pair: Counter, address: Counter) -> None:
 def delete_expired(session: Session, now: datetime | None = None) -> int:
     """Delete the counters that have started over; return how many."""
     expired = delete(LoginThrottle).where(LoginThrottle.expires_at <= (now or utcnow()))
-    return session.execute(expired.execution_options(synchronize_session=False)).rowcount
+    return rows_changed(session.execute(expired.execution_options(synchronize_session=False)))

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from bot.storage.db import rows_changed
 from bot.storage.models import RasaEvent, utcnow
 
 LEASE = timedelta(seconds=30)
@@ -70,7 +71,7 @@ def lease_head(session: Session, sender: str, *, due_only: bool = True) -> RasaE
         .values(leased_until=now + LEASE)
         .execution_options(synchronize_session=False)
     )
-    return head if taken.rowcount == 1 else None
+    return head if rows_changed(taken) == 1 else None
 
 
 def delivered(session: Session, item_id: int) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from bot.handoff import rasa_queue
+from bot.storage.db import rows_changed
 from bot.storage.models import AuditEntry, CaseMessage, CaseStatus, Caseworker, HandoffCase, OutboxMessage, utcnow
 from bot.taxonomy import Author, Channel, HandoffReason, Municipality, Team
 
@@ -202,7 +203,7 @@ def claim(session: Session, caseworker: Caseworker, case_id: int, notice: Notice
         .values(status=CaseStatus.CLAIMED, claimed_by_id=caseworker.id, claimed_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if rows_changed(result) != 1:
         raise AlreadyClaimedError(case_id)
     session.expire_all()
     case = case_for(session, caseworker, case_id)
