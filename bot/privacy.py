@@ -1,4 +1,6 @@
-"""Personal data rules: CPR numbers are masked, senders are hashed in logs.
+"""Personal data rules: CPR numbers are masked, senders are hashed in logs,
+and text kept for statistics has its phone numbers and e-mail addresses
+masked too (`mask_personal`).
 
 A CPR number is ten digits whose first six form a date (DDMMYY). People write
 them in many ways: ``150387-1001``, ``15.03.87-1007``, ``15 03 87 1008``,
@@ -72,7 +74,7 @@ def _canonical(char: str) -> str:
     if category == "Cf":  # zero-width space, soft hyphen, word joiner ...
         return _FILLER
     folded = unicodedata.normalize("NFKC", char)
-    return folded if folded in {".", "/"} else _OTHER
+    return folded if folded in {".", "/", "+"} else _OTHER
 
 
 def _normalise(text: str) -> str:
@@ -141,6 +143,60 @@ def mask_cpr(text: str) -> tuple[str, bool]:
     for start, end in reversed(spans):
         text = text[:start] + CPR_MASK + text[end:]
     return text, bool(spans)
+
+
+#: In the normalised copy: eight digits with up to three separator characters
+#: between any two, optionally after +45 or 0045 (a Danish phone number, if
+#: _grouped_like_a_phone agrees), or any 7-15 digits after a plus sign.
+_PHONE_CANDIDATE = re.compile(
+    rf"\+(?:{_GAP}{_digit()}){{7,15}}(?!{_FILLER}*[0-9])"
+    rf"|(?<![0-9{_FILLER}])(?:(?:\+|0{_FILLER}*0){_FILLER}*4{_FILLER}*5{_GAP})?"
+    rf"{_digit()}(?:{_GAP}{_digit()}){{7}}(?!{_FILLER}*[0-9])"
+)
+#: How Danish phone numbers are grouped: 12345678, 1234 5678, 12 34 56 78, 123 45 678.
+_PHONE_GROUPS = frozenset({(8,), (4, 4), (2, 2, 2, 2), (3, 2, 3)})
+_YEAR = re.compile(r"(19|20)\d\d")
+_PREFIX = re.compile(rf"^(?:\+|0{_FILLER}*0){_FILLER}*4{_FILLER}*5")
+_EMAIL = re.compile(r"[^\s@<>()\[\],;:\"«»]+@[\w-]+(?:\.[\w-]+)+")
+PHONE_MASK = "[telefonnummer]"
+EMAIL_MASK = "[e-mail]"
+
+
+def _grouped_like_a_phone(candidate: str) -> bool:
+    """Eight digits grouped as a phone number is written, and not a year
+    range ("2026-2027") or a time span ("10.00-12.00")."""
+    if candidate.startswith("+") and not _PREFIX.match(candidate):
+        return True  # a foreign number: any grouping
+    body = _PREFIX.sub("", candidate).strip(_FILLER + " .-/")
+    groups = [group.replace(_FILLER, "") for group in _GROUP_GAP.split(body)]
+    gaps = [gap.strip(_FILLER + " ") for gap in _GROUP_GAP.findall(body)]
+    if tuple(map(len, groups)) not in _PHONE_GROUPS:
+        return False
+    year_range = len(groups) == 2 and all(_YEAR.fullmatch(g) for g in groups) and gaps != [""]
+    time_span = len(groups) == 4 and gaps == [".", "-", "."]
+    return not (year_range or time_span)
+
+
+def mask_contact(text: str) -> tuple[str, bool]:
+    """Replace e-mail addresses with EMAIL_MASK and phone numbers with PHONE_MASK.
+
+    Returns the masked text and whether anything was masked. Phone numbers
+    are found the way CPR numbers are (in any Unicode digits, with any
+    spaces or dashes), so what `mask_cpr` handles, this handles too.
+    """
+    text, emails = _EMAIL.subn(EMAIL_MASK, text)
+    normalised = _normalise(text)
+    spans = [m.span() for m in _PHONE_CANDIDATE.finditer(normalised) if _grouped_like_a_phone(m.group())]
+    for start, end in reversed(spans):
+        text = text[:start] + PHONE_MASK + text[end:]
+    return text, bool(emails or spans)
+
+
+def mask_personal(text: str) -> str:
+    """CPR numbers, phone numbers and e-mail addresses masked: the form in
+    which a user's text is kept for statistics (unanswered questions,
+    feedback comments)."""
+    return mask_contact(mask_cpr(text)[0])[0]
 
 
 def hash_sender(sender: str, salt: str) -> str:

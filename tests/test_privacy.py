@@ -1,4 +1,5 @@
-"""CPR numbers are masked before anything stores them; senders are hashed in logs."""
+"""CPR numbers are masked before anything stores them; phone numbers and e-mail
+addresses too in text kept for statistics; senders are hashed in logs."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ import unicodedata
 from datetime import date
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from bot.privacy import CPR_MASK, hash_sender, mask_cpr
+from bot.privacy import CPR_MASK, EMAIL_MASK, PHONE_MASK, hash_sender, mask_contact, mask_cpr, mask_personal
 
 
 def _json_escaped(digits: str) -> str:
@@ -226,6 +227,71 @@ def test_mask_cpr_never_changes_a_phone_number(
 ) -> None:
     text = f"{before}{country}{data.draw(_written_number(digits))}{after}"
     assert mask_cpr(text) == (text, False)
+
+
+#: How Danish phone numbers are grouped when written.
+_PHONE_GROUPINGS = st.sampled_from([(8,), (4, 4), (2, 2, 2, 2), (3, 2, 3)])
+#: One separator throughout a number, as people write them.
+_PHONE_SEPARATORS = st.sampled_from([*_SPACES, *_DASHES, "."])
+
+
+@st.composite
+def _written_phone(draw: st.DrawFn, digits: str) -> str:
+    """A phone number in groups, with one separator throughout and any digit forms."""
+    grouping = draw(_PHONE_GROUPINGS)
+    separator = draw(_PHONE_SEPARATORS)
+    if grouping == (4, 4) and separator != " ":
+        assume(not (digits[:2] in ("19", "20") and digits[4:6] in ("19", "20")))  # a year range
+    forms = [draw(_WRITTEN_DIGITS[int(digit)]) for digit in digits]
+    groups, position = [], 0
+    for size in grouping:
+        groups.append("".join(forms[position : position + size]))
+        position += size
+    return separator.join(groups)
+
+
+@settings(derandomize=True, database=None, max_examples=300, deadline=None)
+@given(
+    data=st.data(),
+    digits=_PHONE_NUMBERS,
+    country=st.sampled_from(["", "+45 ", "+45", "0045 "]),
+    before=_DANISH_TEXT,
+    after=_DANISH_TEXT,
+)
+def test_mask_contact_masks_a_phone_number_however_it_is_written(
+    data: st.DataObject, digits: str, country: str, before: str, after: str
+) -> None:
+    number = country + data.draw(_written_phone(digits))
+    assert mask_contact(f"{before}{number}{after}") == (f"{before}{PHONE_MASK}{after}", True)
+
+
+@settings(derandomize=True, database=None, max_examples=100, deadline=None)
+@given(address=st.emails(), before=_DANISH_TEXT.map(lambda t: t + " "), after=_DANISH_TEXT.map(lambda t: " " + t))
+def test_mask_contact_masks_an_email_address(address: str, before: str, after: str) -> None:
+    masked, found = mask_contact(f"{before}{address}{after}")
+    assert found and address not in masked and EMAIL_MASK in masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Mødet er 15.03.2026 kl. 10:30.",
+        "Åbent kl. 10.00-12.00 og 13.00 - 15.00.",
+        "Reglerne for 2026-2027.",
+        "Det er 2026-03-15.",
+        "Løntilskud på 12.500 kr. om måneden.",
+        "Sagsnummer 20261234567",
+        "Hvad er et fleksjob?",
+    ],
+)
+def test_mask_contact_leaves_dates_times_years_and_amounts_alone(text: str) -> None:
+    assert mask_contact(text) == (text, False)
+
+
+def test_mask_personal_masks_cpr_phone_and_email_together() -> None:
+    text = "Jeg er 150387-1001, ring +45 22 33 44 55 eller skriv til anne@example.dk"
+    masked = mask_personal(text)
+    assert masked == f"Jeg er {CPR_MASK}, ring {PHONE_MASK} eller skriv til {EMAIL_MASK}"
 
 
 def test_hash_sender_is_stable() -> None:
