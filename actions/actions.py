@@ -15,7 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.dialogue import turns
 from bot.dialogue.audience import infer_audience
-from bot.dialogue.feedback import HELPFUL, NOT_HELPFUL, typed_helpful
+from bot.dialogue.feedback import HELPFUL, NOT_HELPFUL, answered_question, typed_helpful
 from bot.dialogue.turns import Context, Reply
 from bot.knowledge.service import get_engine
 from bot.taxonomy import Audience, Municipality, find_municipality, parse_municipality
@@ -191,7 +191,9 @@ class ActionFeedback(Action):
         helpful = next(tracker.get_latest_entity_values("helpful"), None)
         if helpful not in (HELPFUL, NOT_HELPFUL):
             helpful = typed_helpful(_text(tracker))
-        return send(dispatcher, turns.feedback(helpful))
+        article_id = tracker.get_slot(turns.LAST_ARTICLE)
+        question = answered_question(tracker.events, article_id) if helpful == NOT_HELPFUL else None
+        return send(dispatcher, turns.feedback(helpful, article_id, question))
 
 
 class ActionDeny(Action):

@@ -9,12 +9,16 @@ posting to the port. A failed action is logged by its error type only and
 answered without echoing the request (the SDK's own handler returns the
 whole tracker). The message that carries the turn's kind also gets the
 intent and confidence Rasa read (`custom.nlu`), for the front door's log.
+It rebuilds its knowledge index when `python -m bot.admin reload-knowledge`
+asks, or on SIGHUP (bot/knowledge_reload.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
+import signal
 from typing import Any
 
 from rasa_sdk.endpoint import create_app
@@ -22,6 +26,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot import knowledge_reload
 from bot.logs import configure_logging, get_logger, origin
 from bot.settings import Settings, get_settings
 
@@ -52,6 +57,12 @@ def build_app(settings: Settings) -> Sanic:
     async def failed(request: Request, exception: Exception) -> HTTPResponse:
         log.error("action_failed", error=type(exception).__name__, origin=origin(exception))
         return response.json({"error": "the action failed"}, status=500)
+
+    @app.after_server_start
+    async def reload_knowledge_when_asked(app: Sanic, loop: asyncio.AbstractEventLoop) -> None:
+        """`bot.admin reload-knowledge` (through the database) or SIGHUP rebuilds the index."""
+        app.add_task(knowledge_reload.watch())
+        loop.add_signal_handler(signal.SIGHUP, lambda: app.add_task(asyncio.to_thread(knowledge_reload.reload_now)))
 
     return app
 

@@ -63,8 +63,12 @@ class Settings(BaseSettings):
     #: Salt for hashing sender ids in logs. Set it in production.
     sender_hash_salt: SecretStr = SecretStr("jobcenter-assistenten")
 
-    #: Days a closed handoff case keeps its personal data before purge.
+    #: Days a closed handoff case keeps its personal data before purge, and
+    #: turn records and feedback (bot/insights) are kept.
     retention_days: int = Field(default=30, ge=1)
+    #: Record every bot turn for the insights page (false only to measure
+    #: what recording costs: bench/turn_record.py).
+    record_turns: bool = True
     #: When caseworkers answer in the chat, per municipality, as JSON, e.g.
     #: {"gladsaxe": "man-tor 09:00-15:00; fre 09:00-13:00"}. Set each
     #: municipality's real hours; outside them citizens can ask for a callback.

@@ -145,6 +145,29 @@ _REASON_LABELS: dict[HandoffReason, str] = {
 }
 
 
+class Outcome(str, Enum):
+    """How a closed handoff case ended: chosen when the case is closed, counted on the insights page."""
+
+    ANSWERED = "answered"
+    FOLLOW_UP = "follow_up"
+    REFERRED = "referred"
+    NO_CONTACT = "no_contact"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return _OUTCOME_LABELS[self]
+
+
+_OUTCOME_LABELS: dict[Outcome, str] = {
+    Outcome.ANSWERED: "Borgeren fik svar",
+    Outcome.FOLLOW_UP: "Aftalt opfølgning (møde, opkald eller sag)",
+    Outcome.REFERRED: "Henvist til en anden afdeling eller myndighed",
+    Outcome.NO_CONTACT: "Fik ikke kontakt til borgeren",
+    Outcome.OTHER: "Andet",
+}
+
+
 class Channel(str, Enum):
     """How the citizen wants to be helped: live in the chat, or called back."""
 

@@ -1,15 +1,19 @@
-"""One chat turn through the front door: mask, route, normalise, log.
+"""One chat turn through the front door: mask, route, normalise, log, record.
 
 While a caseworker has claimed the citizen's live chat, the message goes to
 the case thread and Rasa is not asked (its conversation is paused). While
-the case waits in the queue, the bot still answers, and both sides of the
-turn are added to the thread so the caseworker sees them.
+the chat is closed for maintenance, the turn is answered here with the
+closing message and the contact route. While the case waits in the queue,
+the bot still answers, and both sides of the turn are added to the thread
+so the caseworker sees them. After the response, the turn is logged and
+handed to the turn recorder (bot/insights), which writes it off the turn's
+path.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from fastapi.concurrency import run_in_threadpool
@@ -19,15 +23,21 @@ from bot.api.rasa_client import RasaClient, RasaUnavailableError
 from bot.api.rasa_sync import RasaSync
 from bot.api.schemas import ChatRequest
 from bot.dialogue.answers import HUMAN_BUTTON
+from bot.dialogue.contact import contact_route
 from bot.dialogue.messages import Kind
 from bot.dialogue.transcript import shown_text
 from bot.handoff import rasa_queue, service
+from bot.insights import maintenance
+from bot.insights.maintenance import Closure
+from bot.insights.recorder import TurnRecorder
+from bot.insights.records import FeedbackFacts, TurnFacts
+from bot.knowledge.store import KnowledgeBase
 from bot.logs import get_logger
 from bot.privacy import hash_sender, mask_cpr
 from bot.settings import Settings
 from bot.storage.db import session_scope
-from bot.storage.models import CaseStatus
-from bot.taxonomy import Author, HandoffReason
+from bot.storage.models import CaseStatus, utcnow
+from bot.taxonomy import Audience, Author, HandoffReason, Municipality, find_municipality
 
 log = get_logger("bot.turn")
 
@@ -64,10 +74,21 @@ def normalise(raw: list[dict[str, Any]], sender: str) -> list[dict[str, Any]]:
 def take_nlu(turn: list[dict[str, Any]]) -> dict[str, Any]:
     """Remove the intent the action server added (custom.nlu) from the turn;
     return it for the log. Clients never see it."""
+    return _take(turn, "nlu")
+
+
+def take_feedback(turn: list[dict[str, Any]]) -> dict[str, Any]:
+    """Remove what a feedback turn says of the answer before it
+    (custom.feedback: helpful, article_id, question); return it for the
+    turn record. Clients never see it."""
+    return _take(turn, "feedback")
+
+
+def _take(turn: list[dict[str, Any]], key: str) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for message in turn:
         custom = message.get("custom") or {}
-        found = custom.pop("nlu", None) or found
+        found = custom.pop(key, None) or found
     return found
 
 
@@ -84,6 +105,8 @@ class TurnResult:
     to_caseworker: bool = False
     #: The intent and confidence Rasa read, when a custom action answered.
     nlu: dict[str, Any] = field(default_factory=dict)
+    #: What the turn recorder writes; None for a line to the caseworker.
+    facts: TurnFacts | None = None
 
 
 @dataclass(frozen=True)
@@ -93,12 +116,51 @@ class TurnState:
 
     status: CaseStatus | None
     queued_for_rasa: bool
+    #: The maintenance switch that closes this turn's chat, if one is on.
+    closed: Closure | None = None
 
 
-def _turn_state(sender: str) -> TurnState:
+def _turn_state(sender: str, sender_hash: str, municipality: Municipality | None) -> TurnState:
     with session_scope() as session:
         case = service.live_case(session, sender)
-        return TurnState(case.status if case else None, rasa_queue.has_pending(session, sender))
+        return TurnState(
+            case.status if case else None,
+            rasa_queue.has_pending(session, sender),
+            maintenance.closed_for(session, municipality, sender_hash),
+        )
+
+
+def _facts(sender_hash: str, text: str, metadata: dict[str, Any], turn: list[dict[str, Any]]) -> TurnFacts:
+    """The turn as the recorder writes it: its municipality and audience from
+    the request's metadata or the answer's custom, the intent from the action
+    server (custom.nlu), the feedback it carries (custom.feedback)."""
+    custom = turn_kind(turn)
+    nlu, said = take_nlu(turn), take_feedback(turn)
+    feedback = None
+    if said.get("helpful") in ("ja", "nej"):
+        feedback = FeedbackFacts(said["helpful"] == "ja", said.get("article_id"), said.get("question"))
+    return TurnFacts(
+        at=utcnow(),
+        sender_hash=sender_hash,
+        municipality=_known(Municipality, metadata.get("municipality") or custom.get("municipality")),
+        audience=_known(Audience, metadata.get("audience") or custom.get("audience")),
+        intent=nlu.get("intent"),
+        confidence=nlu.get("confidence"),
+        kind=str(custom.get("kind")),
+        reason=custom.get("reason") or custom.get("offer") or custom.get("question"),
+        topic=custom.get("topic"),
+        article_id=custom.get("article_id"),
+        latency_ms=0.0,
+        text=text,
+        feedback=feedback,
+    )
+
+
+def _known(enum: type[Municipality] | type[Audience], value: Any) -> Any:
+    try:
+        return enum(value) if value else None
+    except ValueError:
+        return None
 
 
 def _to_thread(sender: str, lines: list[tuple[Author, str]], crisis: bool) -> None:
@@ -126,11 +188,21 @@ def _to_caseworker(sender: str, text: str, metadata: dict[str, Any]) -> None:
 
 
 class ChatService:
-    def __init__(self, settings: Settings, rasa: RasaClient, sync: RasaSync, monitor: Monitor) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        rasa: RasaClient,
+        sync: RasaSync,
+        monitor: Monitor,
+        kb: KnowledgeBase,
+        recorder: TurnRecorder | None = None,
+    ) -> None:
         self.settings = settings
         self.rasa = rasa
         self.sync = sync
         self.monitor = monitor
+        self.kb = kb
+        self.recorder = recorder
 
     def sender_hash(self, sender: str) -> str:
         return hash_sender(sender, self.settings.sender_hash_salt.get_secret_value())
@@ -142,10 +214,15 @@ class ChatService:
         text, masked = mask_cpr(request.message)
         notice = [{"recipient_id": request.sender, "text": CPR_NOTICE}] if masked else []
         metadata = request.metadata.model_dump(exclude_none=True, mode="json")
-        state = await run_in_threadpool(_turn_state, request.sender)
+        sender_hash = self.sender_hash(request.sender)
+        named = request.metadata.municipality or find_municipality(text)
+        state = await run_in_threadpool(_turn_state, request.sender, sender_hash, named)
         if state.status is CaseStatus.CLAIMED:
             turn = [*notice, await self._to_caseworker(request.sender, text, metadata)]
             return TurnResult(turn, self._since(started), masked, to_caseworker=True)
+        if state.closed:
+            turn = [*notice, self._closed(request.sender, state.closed, named)]
+            return self._result(turn, started, masked, _facts(sender_hash, text, metadata, turn))
         try:
             await self._rasa_ready(request.sender, state)
             raw = await self.rasa.send_message(request.sender, text, metadata)
@@ -153,12 +230,25 @@ class ChatService:
             log.warning("turn", sender=self.sender_hash(request.sender), status="unavailable", part=str(exc))
             raise
         turn = [*notice, *normalise(raw, request.sender)]
-        nlu = take_nlu(turn)
+        facts = _facts(sender_hash, text, metadata, turn)
         if state.status is CaseStatus.WAITING:
             lines = [(Author.CITIZEN, shown_text(text))] + [(Author.BOT, m["text"]) for m in turn if m.get("text")]
             crisis = turn_kind(turn).get("kind") == Kind.CRISIS.value
             await run_in_threadpool(_to_thread, request.sender, lines, crisis)
-        return TurnResult(turn, self._since(started), masked, nlu=nlu)
+        return self._result(turn, started, masked, facts)
+
+    def _result(self, turn: list[dict[str, Any]], started: float, masked: bool, facts: TurnFacts) -> TurnResult:
+        latency = self._since(started)
+        nlu = {"intent": facts.intent, "confidence": facts.confidence} if facts.intent else {}
+        return TurnResult(turn, latency, masked, nlu=nlu, facts=replace(facts, latency_ms=latency))
+
+    def _closed(self, sender: str, closure: Closure, named: Municipality | None) -> dict[str, Any]:
+        """The turn while the chat is closed: the message and where else to turn."""
+        route = contact_route(self.kb, closure.municipality or named)
+        custom = {"kind": Kind.CLOSED.value, "message": closure.message, "contact": route}
+        if closure.municipality:
+            custom["municipality"] = closure.municipality.value
+        return {"recipient_id": sender, "text": f"{closure.message}\n{route}", "custom": custom}
 
     async def _to_caseworker(self, sender: str, text: str, metadata: dict[str, Any]) -> dict[str, Any]:
         """A turn while a caseworker has the chat: the line goes to the case
@@ -182,7 +272,8 @@ class ChatService:
         return round((time.perf_counter() - started) * 1000, 1)
 
     def log_turn(self, sender: str, result: TurnResult) -> None:
-        """One INFO line per turn, without the message text."""
+        """One INFO line per turn, without the message text; then the turn
+        goes to the recorder, which writes it on its own thread."""
         custom = turn_kind(result.messages)
         log.info(
             "turn",
@@ -196,3 +287,5 @@ class ChatService:
             cpr_masked=result.cpr_masked,
             to_caseworker=result.to_caseworker,
         )
+        if self.recorder and result.facts:
+            self.recorder.record(result.facts)

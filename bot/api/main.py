@@ -16,9 +16,10 @@ from bot.api.limits import BodyLimit
 from bot.api.monitor import Monitor
 from bot.api.rasa_client import RasaClient
 from bot.api.rasa_sync import RasaSync
-from bot.api.routes import chat, health, outbox
+from bot.api.routes import chat, feedback, health, outbox
 from bot.api.state import AppState
 from bot.caseworker import routes as caseworker
+from bot.insights.recorder import TurnRecorder
 from bot.knowledge.service import get_engine
 from bot.logs import configure_logging
 from bot.settings import Settings, get_settings
@@ -32,16 +33,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rasa = RasaClient(settings)
+        recorder = TurnRecorder()
+        recorder.start()
         async with httpx.AsyncClient() as http:
-            monitor, sync = Monitor(settings, rasa, http), RasaSync(rasa)
-            chat = ChatService(settings, rasa, sync, monitor)
-            app.state.services = AppState(settings, rasa, chat, get_engine(), http, monitor, sync)
+            monitor, sync, engine = Monitor(settings, rasa, http), RasaSync(rasa), get_engine()
+            chat = ChatService(settings, rasa, sync, monitor, engine.kb, recorder if settings.record_turns else None)
+            app.state.services = AppState(settings, rasa, chat, engine, http, monitor, sync, recorder)
             tasks = [asyncio.create_task(monitor.run()), asyncio.create_task(sync.run())]
             yield
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
         await rasa.close()
+        await asyncio.to_thread(recorder.stop)
 
     app = FastAPI(
         title="Jobcenter-assistenten",
@@ -59,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Content-Type", "Last-Event-ID"],
         )
     app.include_router(chat.router)
+    app.include_router(feedback.router)
     app.include_router(outbox.router)
     app.include_router(health.router)
     caseworker.install(app)

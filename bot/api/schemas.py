@@ -32,6 +32,12 @@ def readable(text: str) -> bool:
     return True
 
 
+def valid_sender(value: Any) -> Any:
+    if isinstance(value, str) and re.fullmatch(SENDER_PATTERN, value):
+        return value
+    raise ValueError(SENDER_INVALID)
+
+
 class ChatMetadata(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -87,9 +93,7 @@ class ChatRequest(BaseModel):
     @field_validator("sender", mode="before")
     @classmethod
     def _valid_sender(cls, value: Any) -> Any:
-        if isinstance(value, str) and re.fullmatch(SENDER_PATTERN, value):
-            return value
-        raise ValueError(SENDER_INVALID)
+        return valid_sender(value)
 
     @field_validator("message", mode="before")
     @classmethod
@@ -107,6 +111,43 @@ class ChatRequest(BaseModel):
                 f"Den må højst være {MAX_MESSAGE_LENGTH} tegn. Del den gerne op."
             )
         return text
+
+
+#: The longest comment after a "nej" to "Var svaret en hjælp?".
+MAX_COMMENT_LENGTH = 500
+
+
+class FeedbackComment(BaseModel):
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={
+            "examples": [{"sender": "Zk3v9QeR2mXy7LpA1sWd0g", "comment": "Hvem kan jeg ringe til?"}]
+        },
+    )
+
+    sender: str = Field(description="The conversation id used in POST /api/chat.")
+    comment: str = Field(description=f"What the answer lacked, at most {MAX_COMMENT_LENGTH} characters.")
+
+    @field_validator("sender", mode="before")
+    @classmethod
+    def _valid_sender(cls, value: Any) -> Any:
+        return valid_sender(value)
+
+    @field_validator("comment", mode="before")
+    @classmethod
+    def _valid_comment(cls, value: Any) -> Any:
+        if not isinstance(value, str) or not readable(value):
+            raise ValueError("Kommentaren skal være tekst.")
+        text = _CONTROL.sub("", value).strip()
+        if not text:
+            raise ValueError("Kommentaren er tom. Skriv, hvad du manglede, eller spring over.")
+        if len(text) > MAX_COMMENT_LENGTH:
+            raise ValueError(f"Kommentaren er for lang. Den må højst være {MAX_COMMENT_LENGTH} tegn.")
+        return text
+
+
+class FeedbackThanks(BaseModel):
+    text: str
 
 
 class Button(BaseModel):

@@ -34,9 +34,12 @@ def create_caseworker(
     display_name: str,
     password: str,
     municipality: Municipality,
-    team: Team,
+    team: Team | None,
     role: Role = Role.CASEWORKER,
 ) -> Caseworker:
+    """An account; caseworkers and admins handle cases and need a team, curators have none."""
+    if role.handles_cases and team is None:
+        raise ValueError(f"a {role.value} needs a team")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValueError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
     if session.scalar(select(Caseworker).where(Caseworker.username == username)):

@@ -1,8 +1,11 @@
-"""Whether typed feedback says the answer helped ("det hjalp ikke" -> nej)."""
+"""Whether typed feedback says the answer helped ("det hjalp ikke" -> nej),
+and which question the answer it speaks of answered."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from typing import Any
 
 HELPFUL = "ja"
 NOT_HELPFUL = "nej"
@@ -18,3 +21,22 @@ _NEGATIVE = re.compile(
 def typed_helpful(text: str) -> str:
     """Return "ja" or "nej" for feedback typed instead of a button press."""
     return NOT_HELPFUL if _NEGATIVE.search(text) else HELPFUL
+
+
+def answered_question(events: Iterable[dict[str, Any]], article_id: str | None) -> str | None:
+    """The question behind the conversation's latest answer (of that article,
+    when known): the last message the user typed before it. A button's
+    payload ("/inform_municipality...") is skipped, so the question a
+    municipality or a clarifying choice was asked for is found."""
+    answered = False
+    for event in reversed(list(events)):
+        if not answered:
+            custom = (event.get("data") or {}).get("custom") or {}
+            answered = (
+                event.get("event") == "bot"
+                and custom.get("kind") == "answer"
+                and (article_id is None or custom.get("article_id") == article_id)
+            )
+        elif event.get("event") == "user" and not str(event.get("text") or "/").startswith("/"):
+            return str(event["text"])
+    return None

@@ -18,6 +18,8 @@ class Kind(str, Enum):
     FALLBACK = "fallback"
     SMALLTALK = "smalltalk"
     FORM = "form"
+    #: The chat is closed for maintenance (the front door answers, not Rasa).
+    CLOSED = "closed"
 
 
 @dataclass(frozen=True)

@@ -289,16 +289,23 @@ def form_digression(engine: Engine, ctx: Context) -> Reply | None:
     return Reply(answer_messages(article, engine.kb, ctx.municipality)[:1], {LAST_ARTICLE: article.id})
 
 
-def feedback(helpful: str | None) -> Reply:
-    """Record whether the last answer helped."""
+def feedback(helpful: str | None, article_id: str | None = None, question: str | None = None) -> Reply:
+    """Record whether the last answer helped. `custom.feedback` tells the
+    front door's turn record which answer (and, for a "nej", which question);
+    the front door removes it. A "nej" invites a short comment, which the
+    client sends to POST /api/feedback."""
+    said = {"helpful": helpful, "article_id": article_id, "question": question if helpful == "nej" else None}
     if helpful == "nej":
         message = BotMessage(
-            text="Tak, fordi du siger det. Prøv at stille spørgsmålet på en anden måde, eller tal med en medarbejder.",
+            text="Tak, fordi du siger det. Prøv at stille spørgsmålet på en anden måde, eller tal med en medarbejder.\n"
+            "Du må gerne skrive kort, hvad du manglede i svaret. Det er frivilligt.",
             buttons=(HUMAN_BUTTON,),
-            custom={"kind": Kind.SMALLTALK.value},
+            custom={"kind": Kind.SMALLTALK.value, "invite_comment": True, "feedback": said},
         )
     else:
-        message = BotMessage(text="Tak for din tilbagemelding.", custom={"kind": Kind.SMALLTALK.value})
+        message = BotMessage(
+            text="Tak for din tilbagemelding.", custom={"kind": Kind.SMALLTALK.value, "feedback": said}
+        )
     return Reply([message], {ANSWER_HELPFUL: helpful})
 
 

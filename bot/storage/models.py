@@ -6,11 +6,11 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Dialect, ForeignKey, Integer, String, Text, TypeDecorator
+from sqlalchemy import JSON, Boolean, DateTime, Dialect, Float, ForeignKey, Index, Integer, String, Text, TypeDecorator
 from sqlalchemy import Enum as SqlEnum
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from bot.taxonomy import Author, Channel, Municipality, Team
+from bot.taxonomy import Audience, Author, Channel, Municipality, Outcome, Team
 
 
 def utcnow() -> datetime:
@@ -41,8 +41,25 @@ def _enum(enum: type[Enum], name: str) -> SqlEnum:
 
 
 class Role(str, Enum):
+    """What an account may do. Caseworkers handle their team's cases;
+    curators see their municipality's insights (never a case); admins do
+    both, see all four municipalities' insights and switch the chat off."""
+
     CASEWORKER = "caseworker"
+    CURATOR = "curator"
     ADMIN = "admin"
+
+    @property
+    def handles_cases(self) -> bool:
+        return self in (Role.CASEWORKER, Role.ADMIN)
+
+    @property
+    def sees_insights(self) -> bool:
+        return self in (Role.CURATOR, Role.ADMIN)
+
+    @property
+    def sees_all_municipalities(self) -> bool:
+        return self is Role.ADMIN
 
 
 class CaseStatus(str, Enum):
@@ -59,7 +76,8 @@ class Caseworker(Base):
     display_name: Mapped[str] = mapped_column(String(100))
     password_hash: Mapped[str] = mapped_column(String(255))
     municipality: Mapped[Municipality] = mapped_column(_enum(Municipality, "municipality"))
-    team: Mapped[Team] = mapped_column(_enum(Team, "team"))
+    #: None for curators, who handle no cases.
+    team: Mapped[Team | None] = mapped_column(_enum(Team, "team"))
     role: Mapped[Role] = mapped_column(_enum(Role, "role"), default=Role.CASEWORKER)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -92,6 +110,8 @@ class HandoffCase(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("caseworkers.id"))
     outcome: Mapped[str | None] = mapped_column(Text)
+    #: How the case ended, for statistics; kept when purge removes the outcome text.
+    outcome_code: Mapped[Outcome | None] = mapped_column(_enum(Outcome, "outcome"))
     #: Set when purge removed personal data and transcript.
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -199,3 +219,70 @@ class RasaEvent(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     #: While a front-door worker delivers it, no other worker may.
     leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class TurnRecord(Base):
+    """One bot turn, for the insights page (bot/insights): what kind of turn
+    it was, never the message text, except the masked question (CPR, phone,
+    e-mail) of a turn the assistant could not answer or whose answer got
+    "nej". Keyed by the hashed conversation id; purge and erase remove it."""
+
+    __tablename__ = "turn_records"
+    __table_args__ = (Index("ix_turn_records_municipality_at", "municipality", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    sender_hash: Mapped[str] = mapped_column(String(16), index=True)
+    municipality: Mapped[Municipality | None] = mapped_column(_enum(Municipality, "municipality"))
+    audience: Mapped[Audience | None] = mapped_column(_enum(Audience, "audience"))
+    intent: Mapped[str | None] = mapped_column(String(64))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    #: The chat API's custom.kind (answer, clarify, fallback, closed, ...).
+    kind: Mapped[str] = mapped_column(String(20))
+    #: Why a turn was not an answer: custom.reason, the offer's reason or the question asked back.
+    reason: Mapped[str | None] = mapped_column(String(40))
+    topic: Mapped[str | None] = mapped_column(String(40))
+    article_id: Mapped[str | None] = mapped_column(String(100))
+    latency_ms: Mapped[float] = mapped_column(Float)
+    question: Mapped[str | None] = mapped_column(Text)
+
+
+class Feedback(Base):
+    """The answer to "Var svaret en hjælp?", against the answer's turn and
+    article, with the optional masked comment after a "nej"."""
+
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    turn_id: Mapped[int | None] = mapped_column(ForeignKey("turn_records.id", ondelete="CASCADE"), index=True)
+    sender_hash: Mapped[str] = mapped_column(String(16), index=True)
+    municipality: Mapped[Municipality | None] = mapped_column(_enum(Municipality, "municipality"))
+    article_id: Mapped[str | None] = mapped_column(String(100))
+    helpful: Mapped[bool] = mapped_column(Boolean)
+    comment: Mapped[str | None] = mapped_column(Text)
+
+
+class MaintenanceSwitch(Base):
+    """The chat is closed for a municipality (or for all, scope "alle") while
+    this row exists: every turn gets the message and the contact route."""
+
+    __tablename__ = "maintenance"
+
+    scope: Mapped[str] = mapped_column(String(20), primary_key=True)
+    message: Mapped[str] = mapped_column(Text)
+    since: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class KnowledgeReload(Base):
+    """A request that running action servers reload the knowledge base, and
+    how it went (bot/knowledge_reload.py)."""
+
+    __tablename__ = "knowledge_reloads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: pending, loaded or refused.
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    detail: Mapped[str | None] = mapped_column(Text)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

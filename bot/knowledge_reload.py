@@ -1,0 +1,99 @@
+"""Knowledge updates without retraining: running action servers rebuild
+their index when asked, through our database.
+
+`python -m bot.admin reload-knowledge` first validates KNOWLEDGE_DIR: a
+broken file is refused with the validator's messages, and nothing is asked.
+Otherwise it adds a request (table knowledge_reloads). Every action server
+looks for a new request every POLL_SECONDS, validates again and builds the
+new index aside while the old one answers (bot.knowledge.service), and
+writes back how it went; the command waits for that and prints it. A
+SIGHUP to the action server reloads the same way without the database
+(`systemctl reload jobcenter-actions`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.knowledge.service import KnowledgeInvalidError, reload_engine
+from bot.logs import get_logger
+from bot.storage.db import session_scope
+from bot.storage.models import KnowledgeReload, utcnow
+
+log = get_logger("bot.knowledge")
+POLL_SECONDS = 2.0
+PENDING, LOADED, REFUSED = "pending", "loaded", "refused"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str
+    detail: str
+
+
+def request(session: Session) -> int:
+    """Ask the action servers to reload; returns the request's id."""
+    reload = KnowledgeReload(status=PENDING)
+    session.add(reload)
+    session.flush()
+    return reload.id
+
+
+def latest_id(session: Session) -> int:
+    return session.scalar(select(func.max(KnowledgeReload.id))) or 0
+
+
+def wait_for(reload_id: int, timeout: float) -> Outcome | None:
+    """How the request went, once an action server has done it; None after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with session_scope() as session:
+            reload = session.get(KnowledgeReload, reload_id)
+            if reload is not None and reload.status != PENDING:
+                return Outcome(reload.status, reload.detail or "")
+        time.sleep(0.25)
+    return None
+
+
+def reload_now() -> Outcome:
+    """Validate and rebuild this process's index; the old one stays on a problem."""
+    try:
+        engine = reload_engine()
+    except KnowledgeInvalidError as invalid:
+        log.warning("knowledge_refused", problems=len(invalid.problems), first=invalid.problems[0])
+        return Outcome(REFUSED, "\n".join(invalid.problems))
+    articles = len(engine.kb.articles)
+    log.info("knowledge_reloaded", articles=articles)
+    return Outcome(LOADED, f"{articles} articles")
+
+
+def _finish(reload_id: int, outcome: Outcome) -> None:
+    with session_scope() as session:
+        reload = session.get(KnowledgeReload, reload_id)
+        if reload is not None:
+            reload.status, reload.detail, reload.finished_at = outcome.status, outcome.detail, utcnow()
+
+
+def _newest() -> int:
+    with session_scope() as session:
+        return latest_id(session)
+
+
+async def watch() -> None:
+    """Reload whenever a new request appears (the action server runs this)."""
+    seen = await asyncio.to_thread(_newest)
+    while True:
+        await asyncio.sleep(POLL_SECONDS)
+        try:
+            newest = await asyncio.to_thread(_newest)
+            if newest > seen:
+                outcome = await asyncio.to_thread(reload_now)
+                await asyncio.to_thread(_finish, newest, outcome)
+                seen = newest
+        except Exception as exc:  # the database is away for a moment: look again later
+            log.warning("knowledge_watch_failed", error=type(exc).__name__)
