@@ -116,15 +116,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 CASEWORKER_PASSWORD = "en-lang-og-god-adgangskode"
 
 
-def add_caseworker(municipality: Municipality, team, display_name: str, database_url: str | None = None) -> str:
-    """Create a caseworker in the test database (or the one at `database_url`);
-    return the (unique) username."""
+def add_caseworker(
+    municipality: Municipality, team, display_name: str, database_url: str | None = None, role=None
+) -> str:
+    """Create a caseworker (or, with `role`, a curator or an admin) in the
+    test database (or the one at `database_url`); return the (unique) username."""
     from sqlalchemy.orm import Session
 
     from bot.caseworker.auth import create_caseworker
     from bot.storage.db import get_engine, make_engine
+    from bot.storage.models import Role
 
-    username = f"{municipality.value}-{team.value}-{secrets.token_hex(4)}"
+    username = f"{municipality.value}-{team.value if team else 'redaktion'}-{secrets.token_hex(4)}"
     USERNAMES.append(username)
     engine = make_engine(database_url) if database_url else get_engine()
     with Session(engine) as session, session.begin():
@@ -135,6 +138,7 @@ def add_caseworker(municipality: Municipality, team, display_name: str, database
             password=CASEWORKER_PASSWORD,
             municipality=municipality,
             team=team,
+            role=role or Role.CASEWORKER,
         )
     if database_url:
         engine.dispose()

@@ -3,10 +3,13 @@
 - `SessionDep`: a database session, committed when the route function
   returns (before the response is sent, so a failed commit is an error
   response, never a false success), rolled back on an error.
-- `LoginDep` / `CaseworkerDep`: the signed-in caseworker (a valid, unexpired
-  session cookie), or LoginRequiredError. Every case a route looks up goes
-  through bot.handoff.service.case_for, scoped to the caseworker's own
+- `LoginDep`: the signed-in account (a valid, unexpired session cookie), or
+  LoginRequiredError.
+- `CaseLoginDep` / `CaseworkerDep`: an account that handles cases
+  (caseworker or admin), else NotAllowedError. Every case a route looks up
+  goes through bot.handoff.service.case_for, scoped to the caseworker's own
   municipality and team.
+- `InsightsLoginDep`: an account that sees insights (curator or admin).
 - `CsrfChecked`: a form that carries the session's CSRF token, or CsrfError.
 """
 
@@ -31,6 +34,10 @@ class CsrfError(Exception):
     """A form without the session's CSRF token."""
 
 
+class NotAllowedError(Exception):
+    """The account's role may not use this page (a curator and cases, a caseworker and insights)."""
+
+
 def get_session() -> Iterator[Session]:
     with session_scope() as session:
         yield session
@@ -49,7 +56,25 @@ def get_login(request: Request, session: SessionDep) -> CaseworkerSession:
 LoginDep = Annotated[CaseworkerSession, Depends(get_login, scope="function")]
 
 
-def get_caseworker(login: LoginDep) -> Caseworker:
+def get_case_login(login: LoginDep) -> CaseworkerSession:
+    if not login.caseworker.role.handles_cases:
+        raise NotAllowedError
+    return login
+
+
+CaseLoginDep = Annotated[CaseworkerSession, Depends(get_case_login, scope="function")]
+
+
+def get_insights_login(login: LoginDep) -> CaseworkerSession:
+    if not login.caseworker.role.sees_insights:
+        raise NotAllowedError
+    return login
+
+
+InsightsLoginDep = Annotated[CaseworkerSession, Depends(get_insights_login, scope="function")]
+
+
+def get_caseworker(login: CaseLoginDep) -> Caseworker:
     return login.caseworker
 
 

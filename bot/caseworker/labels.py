@@ -24,10 +24,14 @@ LABELS: dict[str, Any] = {
     "bad_login": "Forkert brugernavn eller adgangskode.",
     "login_required": "Du er ikke logget ind.",
     "not_found": "Sagen findes ikke, eller du har ikke adgang til den.",
+    "not_allowed": "Du har ikke adgang til denne side.",
+    "role": {"caseworker": "Sagsbehandler", "curator": "Redaktør", "admin": "Administrator"},
     "notices": {
         "optaget": "En anden medarbejder har allerede taget sagen.",
         "ikke-din": "Du kan kun skrive i og lukke sager, som du selv har taget.",
         "lukket": "Sagen er lukket. Borgeren taler nu med assistenten igen.",
+        "chat-lukket": "Chatten er lukket. Brugerne får beskeden og kommunens kontaktoplysninger.",
+        "chat-aaben": "Chatten er åben igen.",
     },
 }
 

@@ -16,34 +16,35 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, FastAPI, Form, Query, Request
 from fastapi import Path as FastApiPath
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 from pydantic import AfterValidator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.api.schemas import MAX_ID
 from bot.api.state import get_state
-from bot.caseworker import auth, throttle
+from bot.caseworker import auth, insights, throttle
 from bot.caseworker.deps import (
+    CaseLoginDep,
     CaseworkerDep,
     CsrfChecked,
     CsrfError,
     LoginDep,
     LoginRequiredError,
+    NotAllowedError,
     SessionDep,
 )
 from bot.caseworker.labels import LABELS, reason_label, throttled_label, topic_label
+from bot.caseworker.pages import page
 from bot.dialogue import handoff
 from bot.handoff import service
 from bot.logs import get_logger
 from bot.privacy import hash_sender, mask_cpr
-from bot.storage.models import CannedReply, CaseMessage, Caseworker, CaseworkerSession, HandoffCase
+from bot.storage.models import CannedReply, CaseMessage, Caseworker, HandoffCase
+from bot.taxonomy import Outcome
 from bot.web.headers import PrivateHeadersMiddleware
 
 log = get_logger("bot.caseworker")
 router = APIRouter(prefix="/caseworker", include_in_schema=False)
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
-templates.env.globals.update(labels=LABELS, reason_label=reason_label, topic_label=topic_label)
 MAX_TEXT = 4000
 
 
@@ -57,11 +58,6 @@ def clean_text(value: str) -> str:
 
 CaseworkerText = Annotated[str, Form(max_length=MAX_TEXT), AfterValidator(clean_text)]
 CaseId = Annotated[int, FastApiPath(ge=1, le=MAX_ID)]
-
-
-def _page(request: Request, name: str, login: CaseworkerSession | None, status: int = 200, **context: Any) -> Response:
-    context |= {"me": login.caseworker if login else None, "csrf": login.csrf_token if login else None}
-    return templates.TemplateResponse(request, name, context, status_code=status)
 
 
 def _client(request: Request) -> str:
@@ -86,7 +82,7 @@ def _set_cookie(response: Response, request: Request, name: str, value: str, max
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request) -> Response:
     token = secrets.token_urlsafe(32)
-    response = _page(request, "login.html", None, login_csrf=token)
+    response = page(request, "login.html", None, login_csrf=token)
     _set_cookie(response, request, auth.LOGIN_CSRF_COOKIE, token, max_age=3600)
     return response
 
@@ -94,7 +90,7 @@ def login_form(request: Request) -> Response:
 def _throttled(request: Request, csrf_token: str, wait: timedelta) -> Response:
     salt = get_state(request).settings.sender_hash_salt.get_secret_value()
     log.warning("login_throttled", client=hash_sender(_client(request), salt), wait_seconds=int(wait.total_seconds()))
-    response = _page(request, "login.html", None, 429, login_csrf=csrf_token, error=throttled_label(wait))
+    response = page(request, "login.html", None, 429, login_csrf=csrf_token, error=throttled_label(wait))
     response.headers["Retry-After"] = str(math.ceil(wait.total_seconds()))
     return response
 
@@ -108,14 +104,14 @@ def login(
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     if not auth.csrf_matches(request.cookies.get(auth.LOGIN_CSRF_COOKIE, ""), csrf_token):
-        return _page(request, "login.html", None, 400, login_csrf="", error=LABELS["csrf"])
+        return page(request, "login.html", None, 400, login_csrf="", error=LABELS["csrf"])
     settings = get_state(request).settings
     try:
         caseworker = auth.authenticate(session, settings, username, password, _client(request))
     except throttle.LoginThrottledError as throttled:
         return _throttled(request, csrf_token, throttled.wait)
     if caseworker is None:
-        return _page(request, "login.html", None, 401, login_csrf=csrf_token, error=LABELS["bad_login"])
+        return page(request, "login.html", None, 401, login_csrf=csrf_token, error=LABELS["bad_login"])
     token = auth.start_session(session, caseworker)
     service.audit(session, caseworker, "login")
     response = RedirectResponse("/caseworker/", status_code=303)
@@ -125,8 +121,8 @@ def login(
 
 
 @router.post("/logout", dependencies=[CsrfChecked])
-def logout(request: Request, session: SessionDep, me: CaseworkerDep) -> Response:
-    service.audit(session, me, "logout")
+def logout(request: Request, session: SessionDep, login: LoginDep) -> Response:
+    service.audit(session, login.caseworker, "logout")
     auth.end_session(session, request.cookies.get(auth.SESSION_COOKIE))
     response = RedirectResponse("/caseworker/login", status_code=303)
     response.delete_cookie(auth.SESSION_COOKIE, path="/caseworker")
@@ -137,15 +133,18 @@ def logout(request: Request, session: SessionDep, me: CaseworkerDep) -> Response
 
 
 @router.get("/", response_class=HTMLResponse)
-def inbox_page(request: Request, session: SessionDep, login: LoginDep) -> Response:
-    return _page(request, "inbox.html", login, cases=service.inbox(session, login.caseworker))
+def inboxpage(request: Request, session: SessionDep, login: LoginDep) -> Response:
+    """The inbox; a curator, who handles no cases, starts on the insights page."""
+    if not login.caseworker.role.handles_cases:
+        return RedirectResponse("/caseworker/insights", status_code=303)
+    return page(request, "inbox.html", login, cases=service.inbox(session, login.caseworker))
 
 
 @router.get("/callbacks", response_class=HTMLResponse)
-def callbacks_page(request: Request, session: SessionDep, login: LoginDep) -> Response:
+def callbackspage(request: Request, session: SessionDep, login: CaseLoginDep) -> Response:
     cases = service.callbacks(session, login.caseworker)
     service.audit(session, login.caseworker, "view_callbacks")
-    return _page(request, "callbacks.html", login, cases=cases)
+    return page(request, "callbacks.html", login, cases=cases)
 
 
 def _canned(session: Session, me: Caseworker) -> list[CannedReply]:
@@ -166,10 +165,10 @@ def _articles(request: Request, case: HandoffCase) -> list[dict[str, str]]:
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
-def case_page(request: Request, case_id: CaseId, session: SessionDep, login: LoginDep) -> Response:
+def casepage(request: Request, case_id: CaseId, session: SessionDep, login: CaseLoginDep) -> Response:
     case = service.case_for(session, login.caseworker, case_id)
     service.audit(session, login.caseworker, "view", case.id)
-    return _page(
+    return page(
         request,
         "case.html",
         login,
@@ -177,6 +176,7 @@ def case_page(request: Request, case_id: CaseId, session: SessionDep, login: Log
         articles=_articles(request, case),
         canned=_canned(session, login.caseworker),
         mine=case.claimed_by_id == login.caseworker_id,
+        outcomes=list(Outcome),
     )
 
 
@@ -236,9 +236,12 @@ def close(
     session: SessionDep,
     me: CaseworkerDep,
     background: BackgroundTasks,
+    result: Annotated[Outcome | None, Form()] = None,
 ) -> Response:
+    """Close the case. `result` (how it ended) is asked for by the form; a
+    close without it is kept all the same, counted as not stated."""
     try:
-        service.close(session, me, case_id, outcome, handoff.closed(me.display_name))
+        service.close(session, me, case_id, outcome, handoff.closed(me.display_name), result)
     except service.AlreadyClaimedError:
         return _back(case_id, "?besked=ikke-din")
     _deliver_to_rasa(request, background)
@@ -292,6 +295,7 @@ def install(app: FastAPI) -> None:
     from fastapi.staticfiles import StaticFiles
 
     app.include_router(router)
+    app.include_router(insights.router)
     app.add_middleware(PrivateHeadersMiddleware, prefix="/caseworker")
     app.mount("/caseworker/static", StaticFiles(directory=Path(__file__).parent / "static"), name="caseworker-static")
 
@@ -303,10 +307,16 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(CsrfError)
     async def _csrf(request: Request, _: CsrfError) -> Response:
-        return _page(request, "error.html", None, 403, message=LABELS["csrf"])
+        return page(request, "error.html", None, 403, message=LABELS["csrf"])
+
+    @app.exception_handler(NotAllowedError)
+    async def _not_allowed(request: Request, _: NotAllowedError) -> Response:
+        if request.url.path.startswith("/caseworker/api/"):
+            return JSONResponse({"detail": LABELS["not_allowed"]}, status_code=403)
+        return page(request, "error.html", None, 403, message=LABELS["not_allowed"])
 
     @app.exception_handler(service.CaseNotFoundError)
     async def _not_found(request: Request, _: service.CaseNotFoundError) -> Response:
         if request.url.path.startswith("/caseworker/api/"):
             return JSONResponse({"detail": LABELS["not_found"]}, status_code=404)
-        return _page(request, "error.html", None, 404, message=LABELS["not_found"])
+        return page(request, "error.html", None, 404, message=LABELS["not_found"])

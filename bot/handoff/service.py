@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 from bot.handoff import rasa_queue
 from bot.storage.db import rows_changed
 from bot.storage.models import AuditEntry, CaseMessage, CaseStatus, Caseworker, HandoffCase, OutboxMessage, utcnow
-from bot.taxonomy import Author, Channel, HandoffReason, Municipality, Team
+from bot.taxonomy import Author, Channel, HandoffReason, Municipality, Outcome, Team
 
 OPEN_STATUSES = (CaseStatus.WAITING, CaseStatus.CLAIMED)
 
@@ -57,8 +57,12 @@ class NewCase:
     contact_email: str | None = None
 
 
-def audit(session: Session, caseworker: Caseworker | None, action: str, case_id: int | None = None) -> None:
-    session.add(AuditEntry(caseworker_id=caseworker.id if caseworker else None, action=action, case_id=case_id))
+def audit(
+    session: Session, caseworker: Caseworker | None, action: str, case_id: int | None = None, detail: str | None = None
+) -> None:
+    session.add(
+        AuditEntry(caseworker_id=caseworker.id if caseworker else None, action=action, case_id=case_id, detail=detail)
+    )
 
 
 def post_to_citizen(session: Session, sender: str, payload: dict[str, Any]) -> OutboxMessage:
@@ -241,12 +245,21 @@ def add_note(session: Session, caseworker: Caseworker, case_id: int, text: str) 
     return case
 
 
-def close(session: Session, caseworker: Caseworker, case_id: int, outcome: str, notice: Notice) -> HandoffCase:
-    """Close a claimed case with its outcome; the bot takes over the chat again."""
+def close(
+    session: Session,
+    caseworker: Caseworker,
+    case_id: int,
+    outcome: str,
+    notice: Notice,
+    outcome_code: Outcome | None = None,
+) -> HandoffCase:
+    """Close a claimed case with its outcome (what was agreed, and how it
+    ended for the statistics); the bot takes over the chat again."""
     case = _own_claimed(session, caseworker, case_id)
     case.status = CaseStatus.CLOSED
     case.closed_at = utcnow()
     case.outcome = outcome
+    case.outcome_code = outcome_code
     audit(session, caseworker, "close", case.id)
     if case.channel is Channel.CHAT:
         rasa_queue.enqueue(session, case.sender, {"event": "resume"})

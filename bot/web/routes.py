@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
 
+from bot.api.schemas import MAX_MESSAGE_LENGTH
 from bot.api.state import StateDep
 from bot.taxonomy import Audience, Municipality
 from bot.web.headers import SECURITY_HEADERS
@@ -46,7 +47,11 @@ def _municipality_page(request: Request, municipality: str, audience: Audience) 
     except ValueError:
         return _page(request, "not_found.html", 404, municipalities=list(Municipality))
     template = "demo_virksomhed.html" if audience is Audience.VIRKSOMHED else "demo_borger.html"
-    return _page(request, template, municipality=found, audience=audience.value, municipalities=list(Municipality))
+    # ?spoerg=...: the insights page's "Prøv i chatten" types the question into the widget (not sent).
+    ask = request.query_params.get("spoerg", "")[:MAX_MESSAGE_LENGTH]
+    return _page(
+        request, template, municipality=found, audience=audience.value, municipalities=list(Municipality), ask=ask
+    )
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)

@@ -23,6 +23,8 @@
   var CSS_URL = new URL("widget.css", script.src).href;
   var MUNICIPALITY = script.dataset.municipality || "";
   var AUDIENCE = script.dataset.audience || "";
+  // A question to type into the chat for the user (the insights page's "Prøv i chatten").
+  var ASK = script.dataset.ask || "";
   var STORAGE_KEY = "jobcenter-assistent:" + (MUNICIPALITY || "-") + ":" + (AUDIENCE || "-");
   var SENDER_PATTERN = /^[A-Za-z0-9_-]{22,64}$/;
   var MAX_HISTORY = 200;
@@ -58,6 +60,11 @@
     unknownError: "Der opstod en fejl. Prøv igen om lidt.",
     timeout: "Assistenten svarede ikke i tide. Prøv igen om lidt.",
     restartWhileClaimed: "Du skriver med en medarbejder. Du kan starte forfra, når samtalen er afsluttet.",
+    closed: "Chatten er lukket lige nu",
+    commentLabel: "Hvad manglede i svaret? (frivilligt)",
+    commentSend: "Send kommentar",
+    commentSkip: "Spring over",
+    commentSkipped: "Du sprang kommentaren over.",
   };
 
   var GREETING = {
@@ -335,6 +342,9 @@
   function bubbleContent(entry) {
     var parts = entry.parts;
     if (entry.role === "user") return [appendText(el("p", { class: "jca-text" }), entry.text, false)];
+    if (entry.closed) {
+      return [el("p", {}, [el("strong", { text: TEXT.closed })]), paragraph("jca-text", entry.text || "")];
+    }
     if (!parts || !parts.body) return [paragraph("jca-text", entry.text || "")];
     return [
       paragraph("jca-text", parts.body),
@@ -357,8 +367,52 @@
     return group;
   }
 
+  /** After a "nej": an optional short comment, sent to POST /api/feedback. */
+  function commentForm(entry) {
+    if (entry.comment !== "open") return entry.comment ? el("p", { class: "jca-status", text: entry.comment }) : null;
+    var id = "jca-comment-" + entry.id;
+    var box = el("textarea", { id: id, class: "jca-input jca-comment-input", rows: "2", maxlength: "500" });
+    var send = el("button", { type: "submit", class: "jca-choice", text: TEXT.commentSend });
+    var skip = el("button", { type: "button", class: "jca-choice", text: TEXT.commentSkip });
+    var form = el("form", { class: "jca-comment", novalidate: true }, [
+      el("label", { class: "jca-label", for: id, text: TEXT.commentLabel }),
+      box,
+      el("div", { class: "jca-choices" }, [send, skip]),
+    ]);
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      sendComment(entry, box.value);
+    });
+    skip.addEventListener("click", function () {
+      closeComment(entry, TEXT.commentSkipped);
+    });
+    return form;
+  }
+
+  function closeComment(entry, text) {
+    entry.comment = text;
+    rerender(entry);
+    ui.input.focus();
+  }
+
+  async function sendComment(entry, text) {
+    if (!text.trim()) return;
+    try {
+      var response = await fetch(API_ORIGIN + "/api/feedback", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify({ sender: state.sender, comment: text }),
+      });
+      if (response.ok) closeComment(entry, (await response.json()).text);
+      else showError(await errorMessage(response), TEXT.notSent);
+    } catch (err) {
+      showError(TEXT.offline, TEXT.notSent);
+    }
+  }
+
   function renderEntry(entry) {
-    return el("div", { class: "jca-msg jca-msg--" + entry.role, "data-entry": String(entry.id) }, [
+    var classes = "jca-msg jca-msg--" + entry.role + (entry.closed ? " jca-msg--closed" : "");
+    return el("div", { class: classes, "data-entry": String(entry.id) }, [
       el("p", { class: "jca-meta" }, [
         el("span", { class: "jca-who", text: whoLabel(entry) }),
         " ",
@@ -366,6 +420,7 @@
       ]),
       el("div", { class: "jca-bubble" }, bubbleContent(entry)),
       entry.buttons && entry.buttons.length ? choiceGroup(entry) : null,
+      entry.comment ? commentForm(entry) : null,
       entry.delivered ? el("p", { class: "jca-status", text: TEXT.delivered }) : null,
     ]);
   }
@@ -403,9 +458,14 @@
     saveState();
   }
 
-  /** Reply buttons only make sense until the user answers: drop older ones. */
+  /** Reply buttons and a comment box only make sense until the user answers: drop older ones. */
   function dropChoices() {
     state.history.forEach(function (entry) {
+      if (entry.comment === "open") {
+        entry.comment = null;
+        var box = entryNode(entry) && entryNode(entry).querySelector(".jca-comment");
+        if (box) box.remove();
+      }
       if (entry.buttons) {
         delete entry.buttons;
         var node = entryNode(entry);
@@ -550,7 +610,14 @@
 
   function botEntry(message) {
     var custom = message.custom || {};
-    return { role: "bot", text: message.text || "", parts: custom.parts || null, buttons: message.buttons || null };
+    return {
+      role: "bot",
+      text: message.text || "",
+      parts: custom.parts || null,
+      buttons: message.buttons || null,
+      closed: custom.kind === "closed",
+      comment: custom.invite_comment ? "open" : null,
+    };
   }
 
   /** Show one turn's bot messages; returns the first entry added. */
@@ -812,6 +879,10 @@
     if (state.open) openPanel(false);
     if (state.handoffActive) followHandoff(true);
     loadConfig();
+    if (ASK) {
+      openPanel(true);
+      ui.input.value = ASK;
+    }
   }
 
   // Show the widget once its stylesheet is in, so it never flashes unstyled.
