@@ -3,7 +3,7 @@
 Each question becomes a key the way the knowledge engine reads a question:
 its words without stop words (bot.knowledge.engine.words), stemmed with the
 engine's Danish Snowball stemmer (Analyzer.stems), each stem once, sorted,
-with municipality names left out ("Hvad er et fleksjob i Gladsaxe?" and
+with municipality names and the masks of personal data left out ("Hvad er et fleksjob i Gladsaxe?" and
 "hvad er fleksjob" share the key "fleksjob"). Questions are taken most
 frequent first; one joins the first group whose key is at least SIMILAR
 alike by rapidfuzz's token_sort_ratio (so a typo in one word, "flexjob",
@@ -22,10 +22,12 @@ from functools import lru_cache
 from rapidfuzz import fuzz, process
 
 from bot.knowledge.engine import Analyzer, words
+from bot.privacy import CPR_MASK, EMAIL_MASK, PHONE_MASK
 from bot.taxonomy import Audience, Municipality, municipality_spans
 
 #: How alike two keys must be (0-100) for their questions to share a group.
 SIMILAR = 85
+MASKS = (CPR_MASK, PHONE_MASK, EMAIL_MASK)
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,9 @@ def _analyzer() -> Analyzer:
 
 
 def question_key(text: str) -> str:
-    """The question's distinct stems, sorted, without municipality names."""
+    """The question's distinct stems, sorted, without municipality names or masks."""
+    for mask in MASKS:
+        text = text.replace(mask, " ")
     for start, end, _ in reversed(municipality_spans(text)):
         text = f"{text[:start]} {text[end:]}"
     stems = sorted(set(_analyzer().stems(words(text))))
