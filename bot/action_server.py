@@ -61,8 +61,12 @@ def build_app(settings: Settings) -> Sanic:
     @app.after_server_start
     async def reload_knowledge_when_asked(app: Sanic, loop: asyncio.AbstractEventLoop) -> None:
         """`bot.admin reload-knowledge` (through the database) or SIGHUP rebuilds the index."""
-        app.add_task(knowledge_reload.watch())
+        app.ctx.watcher = loop.create_task(knowledge_reload.watch())
         loop.add_signal_handler(signal.SIGHUP, lambda: app.add_task(asyncio.to_thread(knowledge_reload.reload_now)))
+
+    @app.before_server_stop
+    async def stop_watching(app: Sanic, loop: asyncio.AbstractEventLoop) -> None:
+        app.ctx.watcher.cancel()
 
     return app
 
