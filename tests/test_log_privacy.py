@@ -12,6 +12,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.last]
 
 #: CPR numbers and contact details typed somewhere in the integration tests.
 TYPED = ("0101901234", "010190-1234", "150387", "12 34 56 78", "12345678", "kim@example.org")
+TYPED += ("22 33 44 55", "22334455", "anne.testesen@example.dk")  # tests/test_insights_flow.py
 
 
 def test_no_personal_data_in_any_log():
