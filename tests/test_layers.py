@@ -31,6 +31,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "bot.action_server",
         "bot.rasa_channel",
         "bot.rasa_server",
+        "bot.rasa_tracker_store",
     ),
     # The app itself, which assembles the edges.
     ("bot.api.main",),
