@@ -15,13 +15,13 @@ from actions.actions import DomainDict, context_of, send
 from bot.dialogue import handoff, turns
 from bot.dialogue.contact import contact_route
 from bot.dialogue.messages import Kind
-from bot.dialogue.safety import is_crisis
 from bot.dialogue.transcript import read_transcript
 from bot.dialogue.turns import Reply
 from bot.handoff.service import NewCase, open_or_update_case
 from bot.knowledge.service import get_engine
 from bot.logs import get_logger
 from bot.opening_hours import is_open
+from bot.safety import is_crisis
 from bot.settings import DEFAULT_OPENING_HOURS, get_settings
 from bot.storage.db import session_scope, with_retry
 from bot.taxonomy import Author, Channel, HandoffReason, Municipality, parse_municipality

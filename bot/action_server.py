@@ -10,7 +10,7 @@ answered without echoing the request (the SDK's own handler returns the
 whole tracker). The message that carries the turn's kind also gets the
 intent and confidence Rasa read (`custom.nlu`), for the front door's log.
 It rebuilds its knowledge index when `python -m bot.admin reload-knowledge`
-asks, or on SIGHUP (bot/knowledge_reload.py).
+asks, or on SIGHUP (bot/knowledge/reload.py).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import knowledge_reload
+from bot.knowledge import reload as knowledge_reload
 from bot.logs import configure_logging, get_logger, origin
 from bot.settings import Settings, get_settings
 

@@ -23,13 +23,13 @@ import sys
 from collections.abc import Callable
 from datetime import timedelta
 
-from bot import knowledge_reload
 from bot.caseworker import throttle
 from bot.caseworker.auth import MIN_PASSWORD_LENGTH, create_caseworker, delete_expired_sessions
 from bot.handoff import service
 from bot.insights import maintenance, records
 from bot.insights.export import as_table
 from bot.insights.report import Period, build_report
+from bot.knowledge import reload as knowledge_reload
 from bot.knowledge.service import get_engine
 from bot.knowledge.validate import validate
 from bot.privacy import hash_sender

@@ -108,6 +108,13 @@ class Team(str, Enum):
     BORGER = "borger"
     VIRKSOMHED = "virksomhed"
 
+    @property
+    def label(self) -> str:
+        return _TEAM_LABELS[self]
+
+
+_TEAM_LABELS: dict[Team, str] = {Team.BORGER: "Borgerteam", Team.VIRKSOMHED: "Virksomhedsteam"}
+
 
 class HandoffReason(str, Enum):
     """Why a conversation went to a caseworker; sets the case's priority."""

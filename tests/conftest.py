@@ -73,7 +73,7 @@ def migrated(settings) -> str:
 
 
 @pytest.fixture(scope="session")
-def stack(settings, migrated) -> Iterator[Stack]:
+def stack(settings, migrated, _fresh_logs) -> Iterator[Stack]:
     model = model_path()
     if not model.exists():
         pytest.fail(f"No trained model at {model}: run `make model` (make test does it first).")

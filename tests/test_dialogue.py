@@ -17,13 +17,13 @@ from bot.dialogue.contact import GENERAL_ROUTE, contact_route
 from bot.dialogue.feedback import typed_helpful
 from bot.dialogue.language import says_little_danish
 from bot.dialogue.messages import BotMessage, Kind
-from bot.dialogue.safety import is_crisis, says_unwell
 from bot.dialogue.transcript import read_transcript
 from bot.dialogue.turns import Context, Reply
 from bot.knowledge.engine import Engine
 from bot.knowledge.nlu_examples import OUTPUT, plain
 from bot.knowledge.schema import Article
 from bot.knowledge.store import KnowledgeBase, load_knowledge
+from bot.safety import is_crisis, says_unwell
 from bot.storage.models import Author
 from bot.taxonomy import ALL_MUNICIPALITIES, Audience, Municipality, Topic
 

@@ -14,6 +14,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 from bot.api.rasa_client import TOKEN_HEADER, WEBHOOK
 from bot.model import model_path
@@ -33,7 +34,8 @@ def fresh_database() -> Iterator[str]:
     assert TEST_DATABASE_URL
     base = make_engine(TEST_DATABASE_URL).url
     name = f"jobcenter_{secrets.token_hex(6)}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    # A fresh connection each time: a test may restart the server in between.
+    admin = create_engine(base, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     try:

@@ -6,12 +6,12 @@ import math
 from datetime import timedelta
 from typing import Any
 
-from bot.taxonomy import TOPIC_LABELS, HandoffReason, Topic
+from bot.taxonomy import TOPIC_LABELS, HandoffReason, Team, Topic
 
 LABELS: dict[str, Any] = {
     "status": {"waiting": "Venter", "claimed": "Taget", "closed": "Lukket"},
     "channel": {"chat": "Chat nu", "callback": "Ring eller skriv"},
-    "team": {"borger": "Borgerteam", "virksomhed": "Virksomhedsteam"},
+    "team": {team.value: team.label for team in Team},
     "author": {
         "citizen": "Borger",
         "bot": "Assistenten",

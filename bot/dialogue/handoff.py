@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.dialogue.messages import BotMessage, Button, Kind, intent_payload
-from bot.dialogue.safety import EMERGENCY_LINES
 from bot.handoff.service import Notice
 from bot.opening_hours import describe
+from bot.safety import EMERGENCY_LINES
 from bot.taxonomy import MUNICIPALITY_CHOICES, Audience, Channel, HandoffReason, Municipality, Team, find_municipality
 
 CHANNEL = "handoff_channel"

@@ -20,9 +20,9 @@ from bot.dialogue.answers import (
 )
 from bot.dialogue.language import says_little_danish
 from bot.dialogue.messages import BotMessage, Button, Kind, intent_payload
-from bot.dialogue.safety import EMERGENCY_LINES, is_crisis, says_unwell
 from bot.knowledge.engine import Decision, Engine
 from bot.knowledge.schema import Article
+from bot.safety import EMERGENCY_LINES, is_crisis, says_unwell
 from bot.taxonomy import Audience, Municipality, find_other_municipality
 
 # Slot names, shared with domain.yml.

@@ -9,8 +9,7 @@ import io
 from collections.abc import Iterator
 from typing import Any
 
-from bot.caseworker.labels import LABELS, reason_label, topic_label
-from bot.taxonomy import Outcome
+from bot.taxonomy import TOPIC_LABELS, HandoffReason, Outcome, Team, Topic
 
 KIND_LABELS = {
     "answer": "Svar fra vidensbasen",
@@ -24,6 +23,14 @@ KIND_LABELS = {
     "closed": "Chatten var lukket",
 }
 Row = tuple[str, str, str, str]
+
+
+def _label(enum: type[Topic] | type[HandoffReason] | type[Team], value: str) -> str:
+    try:
+        member = enum(value)
+    except ValueError:
+        return value
+    return TOPIC_LABELS[member] if isinstance(member, Topic) else member.label
 
 
 def kind_label(kind: str) -> str:
@@ -69,7 +76,7 @@ def _turns(report: dict[str, Any]) -> Iterator[Row]:
     for article in report["top_articles"]:
         yield "Mest brugte svar", article["article_id"], article["title"], str(article["count"])
     for topic in report["top_topics"]:
-        yield "Mest brugte emner", topic["topic"], topic_label(topic["topic"]), str(topic["count"])
+        yield "Mest brugte emner", topic["topic"], _label(Topic, topic["topic"]), str(topic["count"])
 
 
 def _feedback(report: dict[str, Any]) -> Iterator[Row]:
@@ -86,9 +93,9 @@ def _handoffs(report: dict[str, Any]) -> Iterator[Row]:
     handoffs = report["handoffs"]
     yield "Overdragelser", "count", "Overdragelser i alt", str(handoffs["count"])
     for reason, count in handoffs["by_reason"].items():
-        yield "Overdragelser efter årsag", reason, reason_label(reason), str(count)
+        yield "Overdragelser efter årsag", reason, _label(HandoffReason, reason), str(count)
     for team, count in handoffs["by_team"].items():
-        yield "Overdragelser efter team", team, LABELS["team"].get(team, team), str(count)
+        yield "Overdragelser efter team", team, _label(Team, team), str(count)
     yield "Ventetid", "median_wait_s", "Median fra anmodning til en medarbejder tog sagen", minutes(
         handoffs["median_wait_s"]
     )

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import yaml
 
-from bot.dialogue.safety import is_crisis
 from bot.knowledge.schema import Article
 from bot.knowledge.store import KnowledgeBase
+from bot.safety import is_crisis
 from bot.settings import ROOT
 from bot.taxonomy import municipality_spans
 

@@ -276,7 +276,7 @@ class MaintenanceSwitch(Base):
 
 class KnowledgeReload(Base):
     """A request that running action servers reload the knowledge base, and
-    how it went (bot/knowledge_reload.py)."""
+    how it went (bot/knowledge/reload.py)."""
 
     __tablename__ = "knowledge_reloads"
 

@@ -70,6 +70,7 @@ def test_citizen_and_caseworker_complete_a_live_chat(stack, chat: Chat, casework
     screenshot(chat.page, "citizen-live-chat")
 
     # The caseworker closes the case; the bot answers the citizen again.
+    cw.get_by_label("Borgeren fik svar").check()
     cw.get_by_label("Resultat (hvad blev aftalt?)").fill("Vejledt om fleksjob")
     cw.get_by_role("button", name="Luk sagen").click()
     expect(cw.locator(".notice")).to_contain_text("Sagen er lukket")

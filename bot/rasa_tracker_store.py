@@ -1,0 +1,23 @@
+"""Rasa's SQL tracker store, whose errors never carry the conversation's data.
+
+Runs inside the Rasa process; endpoints.yml and endpoints.production.yml
+name it. SQLAlchemy puts a failed statement's parameters (here: the events,
+with what the citizen wrote) into its error message, which Rasa logs. This
+store is Rasa's own, with an engine that hides them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
+
+
+class PrivateSQLTrackerStore(SQLTrackerStore):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        url = self.engine.url
+        self.engine.dispose()
+        self.engine = sa.create_engine(url, hide_parameters=True, **create_engine_kwargs(url))
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
