@@ -5,9 +5,9 @@ the case thread and Rasa is not asked (its conversation is paused). While
 the chat is closed for maintenance, the turn is answered here with the
 closing message and the contact route. While the case waits in the queue,
 the bot still answers, and both sides of the turn are added to the thread
-so the caseworker sees them. After the response, the turn is logged and
-handed to the turn recorder (bot/insights), which writes it off the turn's
-path.
+so the caseworker sees them. Each bot turn is queued for the turn recorder
+(bot/insights), whose own thread writes it off the turn's path; after the
+response, the turn is logged.
 """
 
 from __future__ import annotations
@@ -238,9 +238,14 @@ class ChatService:
         return self._result(turn, started, masked, facts)
 
     def _result(self, turn: list[dict[str, Any]], started: float, masked: bool, facts: TurnFacts) -> TurnResult:
+        """The turn's result; its record is queued for the recorder's thread
+        now (a put on a queue), before the client can send a comment on it."""
         latency = self._since(started)
+        facts = replace(facts, latency_ms=latency)
+        if self.recorder:
+            self.recorder.record(facts)
         nlu = {"intent": facts.intent, "confidence": facts.confidence} if facts.intent else {}
-        return TurnResult(turn, latency, masked, nlu=nlu, facts=replace(facts, latency_ms=latency))
+        return TurnResult(turn, latency, masked, nlu=nlu, facts=facts)
 
     def _closed(self, sender: str, closure: Closure, named: Municipality | None) -> dict[str, Any]:
         """The turn while the chat is closed: the message and where else to turn."""
@@ -272,8 +277,7 @@ class ChatService:
         return round((time.perf_counter() - started) * 1000, 1)
 
     def log_turn(self, sender: str, result: TurnResult) -> None:
-        """One INFO line per turn, without the message text; then the turn
-        goes to the recorder, which writes it on its own thread."""
+        """One INFO line per turn, without the message text."""
         custom = turn_kind(result.messages)
         log.info(
             "turn",
@@ -287,5 +291,3 @@ class ChatService:
             cpr_masked=result.cpr_masked,
             to_caseworker=result.to_caseworker,
         )
-        if self.recorder and result.facts:
-            self.recorder.record(result.facts)
