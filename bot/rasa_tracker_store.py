@@ -15,6 +15,8 @@ from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 
 
 class PrivateSQLTrackerStore(SQLTrackerStore):
+    engine: sa.engine.Engine
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         url = self.engine.url

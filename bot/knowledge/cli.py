@@ -56,7 +56,10 @@ def index(directory: Path) -> int:
 def stats(directory: Path) -> int:
     """Print articles per topic and municipality; silent core cells are marked."""
     kb = load_knowledge(directory)
-    counts = Counter((a.topic, a.municipality) for a in kb.articles)
+    counts: Counter[tuple[Topic, str]] = Counter(
+        (a.topic, a.municipality.value if isinstance(a.municipality, Municipality) else a.municipality)
+        for a in kb.articles
+    )
     columns = [m.value for m in Municipality] + [ALL_MUNICIPALITIES]
     width = max(len(t.value) for t in Topic) + 2
     print("topic".ljust(width) + "".join(c.rjust(11) for c in columns) + "  total".rjust(8))

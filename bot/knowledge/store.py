@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -39,7 +40,7 @@ def load_source_index(directory: Path) -> SourceIndex:
     return SourceIndex.model_validate(data)
 
 
-def read_article_files(directory: Path) -> list[tuple[Path, list[dict]]]:
+def read_article_files(directory: Path) -> list[tuple[Path, list[dict[str, Any]]]]:
     """Return the raw article dicts of every YAML file under articles/."""
     files = sorted((directory / ARTICLES_DIR).rglob("*.yml"))
     return [(path, yaml.safe_load(path.read_text(encoding="utf-8")) or []) for path in files]
