@@ -44,7 +44,8 @@ def _municipality(value: Any) -> Municipality | None:
 
 
 def context_of(tracker: Tracker) -> Context:
-    """What the conversation knows: municipality, audience, failed turns."""
+    """What the conversation knows: municipality, audience, failed turns, and
+    its subject (the last answered question and its article)."""
     text = _text(tracker)
     metadata = _metadata(tracker)
     typed = "" if text.startswith("/") else text  # a button payload names no municipality
@@ -61,7 +62,15 @@ def context_of(tracker: Tracker) -> Context:
     streak = int(tracker.get_slot(turns.FALLBACK_STREAK) or 0)
     intent = (tracker.latest_message or {}).get("intent") or {}
     nlu_sure = intent.get("name") == "ask_question" and float(intent.get("confidence") or 0) >= turns.NLU_SURE
-    return Context(text, municipality, audience, streak, nlu_sure)
+    return Context(
+        text,
+        municipality,
+        audience,
+        streak,
+        nlu_sure,
+        last_question=tracker.get_slot(turns.LAST_QUESTION),
+        last_article=tracker.get_slot(turns.LAST_ARTICLE),
+    )
 
 
 def _remembered(ctx: Context) -> dict[str, Any]:
