@@ -28,14 +28,17 @@ import json
 import statistics
 import sys
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
-import httpx
 import yaml
 
 from bench.chat import Turn, new_sender, running_chat, send
+from bench.dialogue_only import DialogueOnly
 from bench.kb import Question, load_dev_set, percentile, question_metadata
+from bot.knowledge.engine import Engine
 from bot.knowledge.nlu_examples import is_crisis_article
 from bot.knowledge.store import KnowledgeBase, load_knowledge
 from bot.settings import ROOT, get_settings
@@ -182,37 +185,40 @@ def _single(text: str, answers: frozenset[str], kind: str | None = None) -> Expe
     return ExpectedTurn(text=text, answers=answers, kind=kind)
 
 
-def run_single(client: httpx.Client, judge: Judge, results: Results) -> None:
+#: Sends a message (sender, text, metadata) and returns the assistant's turn.
+Chat = Callable[[str, str, dict[str, str]], Turn]
+
+
+def run_single(chat: Chat, judge: Judge, results: Results) -> None:
     questions, out_of_scope = load_dev_set()
     for question in questions:
-        turn = _ask(client, question)
+        turn = _ask(chat, question)
         _record(results, judge, turn, _single(question.text, question.answers), [results.single])
         if question.answers & judge.crisis_articles:
             results.expect("crisis", turn.kind == "crisis" or turn.custom.get("article_id") in question.answers)
     for question in out_of_scope:
-        _record(results, judge, _ask(client, question), _single(question.text, frozenset(), "out_of_scope"), [])
+        _record(results, judge, _ask(chat, question), _single(question.text, frozenset(), "out_of_scope"), [])
 
 
-def _ask(client: httpx.Client, question: Question) -> Turn:
-    return send(client, new_sender(), question.text, question_metadata(question))
+def _ask(chat: Chat, question: Question) -> Turn:
+    return chat(new_sender(), question.text, question_metadata(question))
 
 
-def run_conversations(client: httpx.Client, judge: Judge, results: Results) -> None:
+def run_conversations(chat: Chat, judge: Judge, results: Results) -> None:
     for conversation in load_conversations():
         sender = new_sender()
         for n, expected in enumerate(conversation.turns, start=1):
-            turn = send(client, sender, expected.text, conversation.metadata())
+            turn = chat(sender, expected.text, conversation.metadata())
             last = n == len(conversation.turns)
             group = [results.conversation, *([results.last_turns] if last else [])]
             _record(results, judge, turn, expected, group)
 
 
-def evaluate() -> Results:
-    judge = Judge(load_knowledge(get_settings().knowledge_dir))
+def evaluate(chat: Chat, kb: KnowledgeBase) -> Results:
+    judge = Judge(kb)
     results = Results()
-    with running_chat("bench-e2e") as client:
-        run_single(client, judge, results)
-        run_conversations(client, judge, results)
+    run_single(chat, judge, results)
+    run_conversations(chat, judge, results)
     return results
 
 
@@ -260,8 +266,18 @@ def report(results: Results) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.e2e", description=__doc__.splitlines()[0])
-    parser.parse_args(argv)
-    results = evaluate()
+    parser.add_argument(
+        "--dialogue-only",
+        action="store_true",
+        help="in seconds, without Rasa: every message read as a sure question (bench/dialogue_only.py)",
+    )
+    args = parser.parse_args(argv)
+    kb = load_knowledge(get_settings().knowledge_dir)
+    if args.dialogue_only:
+        results = evaluate(DialogueOnly(Engine(kb)), kb)
+    else:
+        with running_chat("bench-e2e") as client:
+            results = evaluate(partial(send, client), kb)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "misses.json").write_text(json.dumps(results.misses, ensure_ascii=False, indent=1), encoding="utf-8")
     report(results)
