@@ -74,6 +74,12 @@ def _follow_up(engine: Engine, asked: Asked, subject: Subject) -> Finding:
     if gap_before or (_new_subject(engine, own, subject) and not refers_back(asked.text)):
         return Finding(own, asked.text)
     within = _search(engine, asked, asked.text, subject)
+    best = within.best
+    if not asked.nlu_sure and best and not engine.supports(asked.text, best.article, asked.municipality):
+        # Unless the NLU model is sure it is an employment question, a message
+        # whose own words have nothing to do with the answer is no follow-up
+        # ("tak. hvornår lukker genbrugspladsen?").
+        return Finding(own, asked.text)
     query = _limited(f"{asked.text} {subject.text}")
     return Finding(within, query, within_subject=True, gap=engine.missing_subject(query, asked.municipality))
 

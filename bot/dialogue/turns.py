@@ -298,15 +298,11 @@ def out_of_scope(engine: Engine, ctx: Context) -> Reply:
 def _supported_follow_up(engine: Engine, ctx: Context) -> Reply | None:
     """A short follow-up the NLU model called out of scope ("koster det
     noget?"), answered within the subject when its own words support the
-    answer, or when it has none ("og i Ballerup?")."""
+    answer, or when it has none ("og i Ballerup?"): see bot.dialogue.finding."""
     if not (ctx.last_question and ctx.municipality and is_follow_up(ctx.text)):
         return None
     finding = _sure_finding(engine, ctx)
-    best = finding.result.best if finding else None
-    if not (finding and best and finding.within_subject):
-        return None
-    supported = engine.supports(ctx.text, best.article, ctx.municipality)
-    return _reply(engine, ctx.municipality, finding) if supported else None
+    return _reply(engine, ctx.municipality, finding) if finding and finding.within_subject else None
 
 
 #: Said with the general rule when a question about one's own case or a
