@@ -60,8 +60,9 @@ def context_of(tracker: Tracker) -> Context:
         infer_audience(text) or _audience(tracker.get_slot(turns.AUDIENCE)) or _audience(metadata.get("audience"))
     )
     streak = int(tracker.get_slot(turns.FALLBACK_STREAK) or 0)
-    intent = (tracker.latest_message or {}).get("intent") or {}
-    nlu_sure = intent.get("name") == "ask_question" and float(intent.get("confidence") or 0) >= turns.NLU_SURE
+    latest = tracker.latest_message or {}
+    intent = (latest.get("intent") or {}).get("name")
+    nlu_sure, leans_out_of_scope = turns.nlu_signals(intent, latest.get("intent_ranking") or [])
     return Context(
         text,
         municipality,
@@ -70,6 +71,7 @@ def context_of(tracker: Tracker) -> Context:
         nlu_sure,
         last_question=tracker.get_slot(turns.LAST_QUESTION),
         last_article=tracker.get_slot(turns.LAST_ARTICLE),
+        leans_out_of_scope=leans_out_of_scope,
     )
 
 

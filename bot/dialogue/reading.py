@@ -24,6 +24,7 @@ _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _FOLLOW_UP_OPENER = re.compile(r"^(?:og|men|eller|så|også)\b|^hvad (?:med|så|hvis)\b|^hvis\b", re.IGNORECASE)
 #: Words that point back to what was just said ("det", "den").
 _POINTS_BACK = re.compile(r"\b(?:det|den|dem|dette|denne|disse|dét|sådan(?:ne)?|samme|også)\b", re.IGNORECASE)
+_QUESTION_WORD = re.compile(r"\b(?:hvad|hvordan|hvornår|hvorfor|hvem|hvilke[nt]?|hvor)\b", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 #: How a Danish question starts: a question word, or a verb first.
 _QUESTION_START = re.compile(
@@ -56,10 +57,13 @@ def sentences(text: str) -> list[str]:
 
 
 def is_question(sentence: str) -> bool:
-    """A question mark, or a clause that starts as a question ("jeg har fået
-    fleksjob, hvor længe gælder det")."""
-    clauses = re.split(r"[,;:]", normalise(sentence))
-    return sentence.rstrip().endswith("?") or any(_QUESTION_START.match(c.strip()) for c in clauses)
+    """A question mark, a clause that starts as a question ("jeg har fået
+    fleksjob, hvor længe gælder det"), or a question word anywhere ("jeg er
+    uenig i en afgørelse hvordan klager jeg")."""
+    written = normalise(sentence)
+    clauses = re.split(r"[,;:]", written)
+    asks = sentence.rstrip().endswith("?") or bool(_QUESTION_WORD.search(written))
+    return asks or any(_QUESTION_START.match(c.strip()) for c in clauses)
 
 
 def questions_in(text: str) -> list[str]:
