@@ -844,3 +844,24 @@ def test_a_short_follow_up_called_out_of_scope_is_answered_when_its_words_suppor
     assert supported.messages[0].custom["topic"] == Topic.VIRKSOMHEDSPRAKTIK.value
     unrelated = turns.out_of_scope(engine, replace(before, text="hvornår åbner svømmehallen"))
     assert kinds(unrelated.messages) == [Kind.OUT_OF_SCOPE.value]
+
+
+@pytest.mark.parametrize(
+    ("intent", "ranking", "signals"),
+    [
+        ("ask_question", [("ask_question", 0.9), ("out_of_scope", 0.05)], (True, False)),
+        ("ask_question", [("ask_question", 0.6), ("out_of_scope", 0.3)], (False, False)),
+        ("ask_question", [("ask_question", 0.45), ("complaint", 0.3)], (False, False)),
+        ("nlu_fallback", [("nlu_fallback", 1.0), ("out_of_scope", 0.44), ("ask_question", 0.23)], (False, True)),
+        ("out_of_scope", [("out_of_scope", 0.8), ("ask_question", 0.1)], (False, True)),
+    ],
+)
+def test_the_nlu_model_is_sure_of_a_question_only_with_a_margin_over_out_of_scope(
+    intent: str, ranking: list[tuple[str, float]], signals: tuple[bool, bool]
+) -> None:
+    assert turns.nlu_signals(intent, [{"name": n, "confidence": c} for n, c in ranking]) == signals
+
+
+def test_a_fallback_leaning_out_of_scope_gets_no_near_miss(engine: Engine) -> None:
+    ctx = Context("kan jeg få boligstøtte når jeg er arbejdsløs", Municipality.GLADSAXE)
+    assert kinds(turns.fallback(engine, replace(ctx, leans_out_of_scope=True)).messages) == [Kind.FALLBACK.value]

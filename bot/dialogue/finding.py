@@ -90,12 +90,13 @@ def _new_subject(engine: Engine, own: SearchResult, subject: Subject) -> bool:
 
 
 def _long_message(engine: Engine, asked: Asked, questions: list[str]) -> Finding:
-    """A long message is searched as a whole (on the development set that
-    finds the main question's article more often than its question sentence
-    does: the situation names the subject). Another question in it, read with
-    the message as its context, is offered as well when its own words find
-    another article on the same topic ("Og hvor længe kan det vare?")."""
-    main = _search(engine, asked, asked.text)
+    """A long message is searched as a whole, its questions counted twice (on
+    the development set that finds the main question's article more often
+    than the question sentences alone: the situation names the subject).
+    Another question in it, read with the message as its context, is offered
+    as well when its own words find another article on the same topic ("Og
+    hvor længe kan det vare?")."""
+    main = _search(engine, asked, " ".join([asked.text, *questions]))
     if main.decision is not Decision.ANSWER or not main.best:
         return Finding(main, _limited(asked.text))
     chosen = main.best.article
