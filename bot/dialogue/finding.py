@@ -2,13 +2,14 @@
 
 - A subject the knowledge base has no article on (ledighedsydelse, tolk)
   is named, so the assistant can say so instead of answering a near miss.
-- A long message is searched as a whole for its main question; a question
-  in it that finds a sure answer on another article by itself is offered
+- A long message is searched as a whole, its questions counted twice; a
+  second question in it on another article of the same topic is offered
   as a button.
 - A short follow-up is searched within the conversation's subject (the
   last answered question and its topic), unless it clearly starts a new
   subject: it finds a sure answer on another topic by itself and does not
-  point back ("det", "og hvis ...").
+  point back ("det", "og hvis ..."). When the NLU model is unsure of the
+  message, its own words must also match the answer.
 """
 
 from __future__ import annotations
@@ -51,16 +52,14 @@ class Asked:
 def find(engine: Engine, asked: Asked) -> Finding:
     """Search the knowledge base for a message, in its conversation."""
     gap = engine.missing_subject(asked.text, asked.municipality)
-    questions = questions_in(asked.text)
     if gap:
-        finding = Finding(_search(engine, asked, asked.text), _limited(asked.text), gap=gap)
-    elif questions:
-        finding = _long_message(engine, asked, questions)
-    elif asked.subject and is_follow_up(asked.text):
-        finding = _follow_up(engine, asked, asked.subject)
-    else:
-        finding = Finding(_search(engine, asked, asked.text), asked.text)
-    return finding
+        return Finding(_search(engine, asked, asked.text), _limited(asked.text), gap=gap)
+    questions = questions_in(asked.text)
+    if questions:
+        return _long_message(engine, asked, questions)
+    if asked.subject and is_follow_up(asked.text):
+        return _follow_up(engine, asked, asked.subject)
+    return Finding(_search(engine, asked, asked.text), asked.text)
 
 
 def _search(engine: Engine, asked: Asked, text: str, subject: Subject | None = None) -> SearchResult:

@@ -156,7 +156,7 @@ class Tuning:
     #: words, at most `ceiling_words` of them, with at most
     #: `ceiling_unknown_words` words no article uses counted as misses. A
     #: long message that tells a whole situation is then not judged by every
-    #: word of it. `make bench-e2e` chose 4 and 2 on the development sets
+    #: word of it. `bench.e2e --dialogue-only` chose 4 and 2 on the development sets
     #: (long messages answered instead of "no answer"; out-of-scope
     #: rejection in `make bench-kb` unchanged).
     ceiling_words: int = 4
@@ -187,7 +187,8 @@ class Tuning:
     close_ratio: float = 0.99
     #: A follow-up's own score and its subject's score are blended with this
     #: weight for the subject, and articles on the subject's topic count this
-    #: much more (`make bench-e2e` chose both on the development conversations).
+    #: much more (`bench.e2e --dialogue-only` chose both on the development
+    #: conversations).
     subject_weight: float = 1.0
     subject_topic_boost: float = 1.5
     #: Runners-up scoring at least this share of the top hit are offered
@@ -338,6 +339,11 @@ class MunicipalityIndex:
             repaired.extend(self.analyzer.repair(token, self.vocabulary, self._choices))
         return self.analyzer.stems(repaired)
 
+    def says_something(self, question: str) -> bool:
+        """Whether the question has a word of its own beyond stop words and
+        numbers ("og i Ballerup?" and "hun er 17" have none)."""
+        return any(not stem.isdigit() for stem in self.query_stems(question))
+
     def char_scores(self, question: str) -> np.ndarray:
         """Character n-gram BM25 over whole articles, relative to the best
         (1): robust to inflection, misspelling and compounds."""
@@ -439,7 +445,7 @@ class Engine:
         the subject at all."""
         own_text = _without_municipalities(question)
         about = index.scores(_without_municipalities(subject.text))
-        if not any(not stem.isdigit() for stem in index.query_stems(own_text)):
+        if not index.says_something(own_text):
             scores = about
         else:
             weight = self.tuning.subject_weight
@@ -455,9 +461,7 @@ class Engine:
         none but a municipality's name ("og i Ballerup?")."""
         index = self._indexes[municipality]
         own = _without_municipalities(question)
-        if not any(not stem.isdigit() for stem in index.query_stems(own)):
-            return True
-        return bool(index.word_scores(own)[index.articles.index(article)] > 0)
+        return not index.says_something(own) or bool(index.word_scores(own)[index.articles.index(article)] > 0)
 
     def see_also(self, result: SearchResult) -> tuple[Hit, ...]:
         """The runners-up worth offering beside the answer."""
