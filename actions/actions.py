@@ -92,16 +92,21 @@ def send(dispatcher: CollectingDispatcher, reply: Reply, ctx: Context | None = N
     return [SlotSet(name, value) for name, value in slots.items()]
 
 
+#: Slots a new session does not carry over: a user back after a while has
+#: no follow-up to the answer they got last time.
+NOT_CARRIED = frozenset({SESSION_METADATA, turns.LAST_QUESTION, turns.LAST_ARTICLE})
+
+
 class ActionSessionStart(Action):
-    """Start a session: keep earlier slots, then take municipality and
-    audience from the widget's metadata."""
+    """Start a session: keep earlier slots but the last subject, then take
+    municipality and audience from the widget's metadata."""
 
     def name(self) -> str:
         return "action_session_start"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         events: list[EventType] = [SessionStarted()]
-        carried = {k: v for k, v in tracker.slots.items() if v is not None and k != SESSION_METADATA}
+        carried = {k: v for k, v in tracker.slots.items() if v is not None and k not in NOT_CARRIED}
         metadata = tracker.get_slot(SESSION_METADATA) or {}
         municipality = _municipality(metadata.get("municipality"))
         audience = _audience(metadata.get("audience"))

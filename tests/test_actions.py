@@ -151,6 +151,13 @@ async def test_session_start_keeps_earlier_slots_and_ignores_unknown_metadata() 
     assert "audience" not in slots
 
 
+async def test_session_start_drops_the_last_subject() -> None:
+    subject = {"last_question": "hvad er fleksjob", "last_article_id": "alle-fleksjob-hvem-kan-faa"}
+    slots = {"municipality": "ballerup", **subject}
+    _, events = await run(ActionSessionStart(), make_tracker(slots=slots))
+    assert slot_events(events) == {"municipality": "ballerup", "fallback_streak": 0, "handoff_offered": False}
+
+
 async def test_session_start_without_metadata_sets_no_municipality() -> None:
     _, events = await run(ActionSessionStart(), make_tracker())
     assert "municipality" not in slot_events(events)
