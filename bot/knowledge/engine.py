@@ -174,9 +174,9 @@ class Tuning:
     sure_above: float = 0.6
     #: The knowledge base alone is certain (and overrules an NLU model that
     #: called the message out of scope, "kan jeg få et kursus i excel") when
-    #: the top hit scores this much and the runner-up at most
+    #: the top hit scores this much and the best hit on another topic at most
     #: `certain_margin` of it. No out-of-scope development question passes;
-    #: with the character n-grams, 0.3 and 0.65 answer 3 of the 14
+    #: with the character n-grams, 0.3 and 0.65 answer 4 of the 15
     #: answerable development questions the NLU model calls out of scope.
     certain_above: float = 0.3
     certain_margin: float = 0.65
@@ -471,11 +471,14 @@ class Engine:
         return tuple(hit for hit in result.hits[1:] if hit.score >= bar)[: self.tuning.see_also_max]
 
     def is_certain(self, result: SearchResult) -> bool:
-        """The best hit stands out so clearly that no other signal is needed."""
+        """The best hit stands out so clearly that no other signal is needed:
+        no article on another topic comes close to it."""
         hits = result.hits
         if result.decision is not Decision.ANSWER or not hits or hits[0].score < self.tuning.certain_above:
             return False
-        return len(hits) < 2 or hits[1].score <= hits[0].score * self.tuning.certain_margin
+        top = hits[0]
+        others = [hit for hit in hits[1:] if hit.article.topic != top.article.topic]
+        return not others or others[0].score <= top.score * self.tuning.certain_margin
 
     def _decide(self, hits: tuple[Hit, ...], nlu_sure: bool) -> Decision:
         tuning = self.tuning
