@@ -52,6 +52,17 @@ def refers_back(text: str) -> bool:
     return bool(_FOLLOW_UP_OPENER.match(written) or _POINTS_BACK.search(written))
 
 
+#: A search phrase has at most this many words ("klage over afgørelse").
+SEARCH_MAX_WORDS = 4
+_FIRST_PERSON = re.compile(r"\b(?:jeg|mig|min|mit|mine|vi|os|vores)\b", re.IGNORECASE)
+
+
+def is_search_phrase(text: str) -> bool:
+    """A few words typed as into a search box, about nobody in particular."""
+    written = normalise(text)
+    return 0 < word_count(written) <= SEARCH_MAX_WORDS and not _FIRST_PERSON.search(written)
+
+
 def sentences(text: str) -> list[str]:
     return [part.strip() for part in _SENTENCE_END.split(text.strip()) if part.strip()]
 
