@@ -329,6 +329,13 @@ async def test_a_follow_up_read_as_out_of_scope_is_answered_within_the_subject()
     assert kinds(messages) == ["out_of_scope"]
 
 
+async def test_a_pronoun_follow_up_read_as_out_of_scope_is_answered_within_the_subject() -> None:
+    """The story test shows the NLU model reads "hvordan får jeg det" as out of scope."""
+    first = await answered("hvad bruger man et fleksjobbevis til", "gladsaxe")
+    messages, _ = await run(ActionOutOfScope(), after(first, "hvordan får jeg det", intent="out_of_scope"))
+    assert messages[0]["custom"]["article_id"] == "alle-fleksjob-fleksjobbevis"
+
+
 async def test_a_subject_the_knowledge_base_lacks_is_said_and_remembered() -> None:
     tracker = make_tracker("har jeg ret til en tolk til samtalen", slots={"municipality": "rudersdal"})
     messages, events = await run(ActionAnswer(), tracker)
