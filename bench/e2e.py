@@ -18,7 +18,7 @@ whether crisis wording is caught, and turn latency. Targets (issue 20):
 right topic >= 0.93 on single questions and >= 0.90 on conversation
 turns, clarify and fallback <= 0.03 on answerable questions, out of scope
 answered <= 0.03, every crisis caught. Every turn that missed is written
-to results/bench-e2e/misses.json.
+to results/bench-e2e/misses.json (misses-dialogue-only.json with --dialogue-only).
 """
 
 from __future__ import annotations
@@ -279,9 +279,10 @@ def main(argv: list[str] | None = None) -> int:
         with running_chat("bench-e2e") as client:
             results = evaluate(partial(send, client), kb)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "misses.json").write_text(json.dumps(results.misses, ensure_ascii=False, indent=1), encoding="utf-8")
+    misses = RESULTS / ("misses-dialogue-only.json" if args.dialogue_only else "misses.json")
+    misses.write_text(json.dumps(results.misses, ensure_ascii=False, indent=1), encoding="utf-8")
     report(results)
-    print(f"Misses: {RESULTS / 'misses.json'}")
+    print(f"Misses: {misses}")
     return 0
 
 
