@@ -44,7 +44,8 @@ def _municipality(value: Any) -> Municipality | None:
 
 
 def context_of(tracker: Tracker) -> Context:
-    """What the conversation knows: municipality, audience, failed turns."""
+    """What the conversation knows: municipality, audience, failed turns, and
+    its subject (the last answered question and its article)."""
     text = _text(tracker)
     metadata = _metadata(tracker)
     typed = "" if text.startswith("/") else text  # a button payload names no municipality
@@ -59,9 +60,19 @@ def context_of(tracker: Tracker) -> Context:
         infer_audience(text) or _audience(tracker.get_slot(turns.AUDIENCE)) or _audience(metadata.get("audience"))
     )
     streak = int(tracker.get_slot(turns.FALLBACK_STREAK) or 0)
-    intent = (tracker.latest_message or {}).get("intent") or {}
-    nlu_sure = intent.get("name") == "ask_question" and float(intent.get("confidence") or 0) >= turns.NLU_SURE
-    return Context(text, municipality, audience, streak, nlu_sure)
+    latest = tracker.latest_message or {}
+    intent = (latest.get("intent") or {}).get("name")
+    nlu_sure, leans_out_of_scope = turns.nlu_signals(intent, latest.get("intent_ranking") or [])
+    return Context(
+        text,
+        municipality,
+        audience,
+        streak,
+        nlu_sure,
+        last_question=tracker.get_slot(turns.LAST_QUESTION),
+        last_article=tracker.get_slot(turns.LAST_ARTICLE),
+        leans_out_of_scope=leans_out_of_scope,
+    )
 
 
 def _remembered(ctx: Context) -> dict[str, Any]:
@@ -81,16 +92,21 @@ def send(dispatcher: CollectingDispatcher, reply: Reply, ctx: Context | None = N
     return [SlotSet(name, value) for name, value in slots.items()]
 
 
+#: Slots a new session does not carry over: a user back after a while has
+#: no follow-up to the answer they got last time.
+NOT_CARRIED = frozenset({SESSION_METADATA, turns.LAST_QUESTION, turns.LAST_ARTICLE})
+
+
 class ActionSessionStart(Action):
-    """Start a session: keep earlier slots, then take municipality and
-    audience from the widget's metadata."""
+    """Start a session: keep earlier slots but the last subject, then take
+    municipality and audience from the widget's metadata."""
 
     def name(self) -> str:
         return "action_session_start"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         events: list[EventType] = [SessionStarted()]
-        carried = {k: v for k, v in tracker.slots.items() if v is not None and k != SESSION_METADATA}
+        carried = {k: v for k, v in tracker.slots.items() if v is not None and k not in NOT_CARRIED}
         metadata = tracker.get_slot(SESSION_METADATA) or {}
         municipality = _municipality(metadata.get("municipality"))
         audience = _audience(metadata.get("audience"))

@@ -53,6 +53,14 @@ def load_dev_set(path: Path = DEV_SET) -> tuple[list[Question], list[Question]]:
     return [parse(q) for q in data["questions"]], [parse(q) for q in data["out_of_scope"]]
 
 
+def question_metadata(question: Question) -> dict[str, str]:
+    """The chat API metadata a page with this municipality and audience sends."""
+    metadata = {"municipality": question.municipality.value}
+    if question.audience:
+        metadata["audience"] = question.audience.value
+    return metadata
+
+
 def timed_search(engine: Engine, question: Question) -> tuple[SearchResult, float]:
     started = time.perf_counter()
     result = engine.search(question.text, question.municipality, question.audience)

@@ -25,27 +25,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
-import time
 from collections import Counter
-from pathlib import Path
 
 import httpx
-from pydantic import SecretStr
 from rapidfuzz import fuzz, process
 
-from bench.kb import Question, load_dev_set, percentile
+from bench.chat import Turn, new_sender, running_chat, send
+from bench.kb import Question, load_dev_set, percentile, question_metadata
 from bench.rasa_cv import SEED, cross_validation_args
 from bot.knowledge.nlu_examples import is_crisis_article
 from bot.knowledge.store import KnowledgeBase, load_knowledge
-from bot.model import RASA, RASA_QUIET_ENV, train
+from bot.model import RASA, RASA_QUIET_ENV
 from bot.settings import ROOT, get_settings
-from bot.stack import Stack
 
 RESULTS = ROOT / "results" / "bench-nlu"
 F1_TARGET = 0.92
@@ -69,65 +63,38 @@ def cross_validate(folds: int) -> dict:
     return json.loads((out / "intent_report.json").read_text())
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def end_to_end() -> dict:
-    scratch = Path(tempfile.mkdtemp(prefix="bench-nlu-"))
-    settings = get_settings().model_copy(
-        update={
-            "web_port": _free_port(),
-            "rasa_port": _free_port(),
-            "actions_port": _free_port(),
-            "rasa_token": SecretStr(secrets.token_urlsafe(16)),
-            "database_url": f"sqlite:///{scratch / 'app.db'}",
-            "tracker_database_url": f"sqlite:///{scratch / 'tracker.db'}",
-        }
-    )
-    kb = load_knowledge(settings.knowledge_dir)
+    kb = load_knowledge(get_settings().knowledge_dir)
     topic_of = {a.id: a.topic.value for a in kb.articles}
     # The crisis reply gives the emergency numbers instead of an answer, by
     # design; for a question whose article is the crisis article it is right.
     crisis_articles = {a.id for a in kb.articles if is_crisis_article(a)}
     questions, out_of_scope = load_dev_set()
     repeats = _repeats_of_knowledge_questions(kb, questions)
-    stack = Stack(settings, train(), log_dir=scratch)
-    stack.start()
     kinds: Counter[str] = Counter()
     right_topic = right_article = as_general_rule = independent_right = oos_answered = 0
     misses: list[dict] = []
     latencies = []
-    try:
-        stack.wait_ready()
-        stack.warm_up()
-        with httpx.Client(base_url=stack.web_url, timeout=60) as client:
-            for question in questions:
-                started = time.perf_counter()
-                turn = _chat(client, question)
-                latencies.append((time.perf_counter() - started) * 1000)
-                custom = next((m["custom"] for m in turn if "kind" in (m.get("custom") or {})), {})
-                kinds[custom.get("kind", "none")] += 1
-                expected_topics = {topic_of[i] for i in question.answers}
-                answered = (custom.get("kind") == "answer" and custom.get("topic") in expected_topics) or (
-                    custom.get("kind") == "crisis" and bool(question.answers & crisis_articles)
-                )
-                right_topic += answered
-                independent_right += answered and question.text not in repeats
-                right_article += custom.get("kind") == "answer" and custom.get("article_id") in question.answers
-                general = [m["custom"] for m in turn if "article_id" in (m.get("custom") or {})]
-                as_general_rule += custom.get("kind") == "handoff" and any(
-                    g["article_id"] in question.answers for g in general
-                )
-                if not answered:
-                    misses.append({"text": question.text, "expected": sorted(question.answers), "got": custom})
-            for question in out_of_scope:
-                turn = _chat(client, question)
-                oos_answered += any((m.get("custom") or {}).get("kind") == "answer" for m in turn)
-    finally:
-        stack.stop()
+    with running_chat("bench-nlu") as client:
+        for question in questions:
+            turn = _chat(client, question)
+            latencies.append(turn.ms)
+            custom = turn.custom
+            kinds[turn.kind] += 1
+            expected_topics = {topic_of[i] for i in question.answers}
+            answered = (turn.kind == "answer" and custom.get("topic") in expected_topics) or (
+                turn.kind == "crisis" and bool(question.answers & crisis_articles)
+            )
+            right_topic += answered
+            independent_right += answered and question.text not in repeats
+            right_article += turn.kind == "answer" and custom.get("article_id") in question.answers
+            general = [m["custom"] for m in turn.messages if "article_id" in (m.get("custom") or {})]
+            as_general_rule += turn.kind == "handoff" and any(g["article_id"] in question.answers for g in general)
+            if not answered:
+                misses.append({"text": question.text, "expected": sorted(question.answers), "got": custom})
+        for question in out_of_scope:
+            turn = _chat(client, question)
+            oos_answered += any((m.get("custom") or {}).get("kind") == "answer" for m in turn.messages)
     n = len(questions)
     (RESULTS / "misses.json").write_text(json.dumps(misses, ensure_ascii=False, indent=1), encoding="utf-8")
     return {
@@ -145,12 +112,8 @@ def end_to_end() -> dict:
     }
 
 
-def _chat(client: httpx.Client, question: Question) -> list[dict]:
-    metadata = {"municipality": question.municipality.value}
-    if question.audience:
-        metadata["audience"] = question.audience.value
-    sender = f"bench-{secrets.token_hex(6)}"
-    return client.post("/api/chat", json={"sender": sender, "message": question.text, "metadata": metadata}).json()
+def _chat(client: httpx.Client, question: Question) -> Turn:
+    return send(client, new_sender(), question.text, question_metadata(question))
 
 
 def _repeats_of_knowledge_questions(kb: KnowledgeBase, questions: list[Question]) -> set[str]:

@@ -86,7 +86,7 @@ def make_tracker(
         "metadata": metadata or {},
     }
     return Tracker(
-        sender_id=sender_id or f"test-{secrets.token_hex(8)}",
+        sender_id=sender_id or f"test-{secrets.token_urlsafe(16)}",
         slots={**initial_slots(), **(slots or {})},
         latest_message=latest_message,
         events=events or [],
@@ -149,6 +149,13 @@ async def test_session_start_keeps_earlier_slots_and_ignores_unknown_metadata() 
     slots = slot_events(events)
     assert slots["municipality"] == "gladsaxe"
     assert "audience" not in slots
+
+
+async def test_session_start_drops_the_last_subject() -> None:
+    subject = {"last_question": "hvad er fleksjob", "last_article_id": "alle-fleksjob-hvem-kan-faa"}
+    slots = {"municipality": "ballerup", **subject}
+    _, events = await run(ActionSessionStart(), make_tracker(slots=slots))
+    assert slot_events(events) == {"municipality": "ballerup", "fallback_streak": 0, "handoff_offered": False}
 
 
 async def test_session_start_without_metadata_sets_no_municipality() -> None:
@@ -237,6 +244,114 @@ async def test_answer_for_an_unanswerable_question_falls_back() -> None:
     messages, events = await run(ActionAnswer(), tracker)
     assert kinds(messages) == ["fallback"]
     assert slot_events(events)["fallback_streak"] == 1
+
+
+# -- the conversation's subject ----------------------------------------------
+
+
+async def answered(text: str, municipality: str) -> list[dict[str, Any]]:
+    """The events of action_answer for a first question."""
+    _, events = await run(ActionAnswer(), make_tracker(text, slots={"municipality": municipality}))
+    return events
+
+
+def after(events: list[dict[str, Any]], text: str, **kwargs: Any) -> Tracker:
+    """The tracker for the next message, with the slots the last action set."""
+    slots = {**kwargs.pop("slots", {}), **slot_events(events)}
+    return make_tracker(text, slots=slots, **kwargs)
+
+
+async def test_an_answer_keeps_the_subject_in_the_tracker() -> None:
+    tracker = make_tracker("hvad går virksomhedspraktik ud på", slots={"municipality": "ballerup"})
+    messages, events = await run(ActionAnswer(), tracker)
+    slots = slot_events(events)
+    assert slots["last_question"] == "hvad går virksomhedspraktik ud på"
+    assert slots["last_article_id"] == messages[0]["custom"]["article_id"] == "alle-virksomhedspraktik-hvad-er"
+
+
+async def test_a_follow_up_is_answered_within_the_subject_in_the_tracker() -> None:
+    _, first = await run(
+        ActionAnswer(), make_tracker("hvad går virksomhedspraktik ud på", slots={"municipality": "ballerup"})
+    )
+    messages, events = await run(ActionAnswer(), after(first, "hvor længe varer det"))
+    answer = messages[0]["custom"]
+    assert answer["article_id"] == "alle-virksomhedspraktik-hvad-er"
+    assert answer["parts"]["scope"].startswith("Jeg går ud fra, at du spørger videre om virksomhedspraktik.")
+    assert "virksomhedspraktik" in slot_events(events)["last_question"]
+
+
+async def test_the_same_follow_up_without_a_subject_is_read_by_itself() -> None:
+    messages, _ = await run(ActionAnswer(), make_tracker("hvor længe varer det", slots={"municipality": "ballerup"}))
+    assert messages[0]["custom"].get("topic") != "virksomhedspraktik"
+
+
+async def test_a_new_municipality_answers_the_last_question_again() -> None:
+    _, first = await run(
+        ActionAnswer(), make_tracker("hvordan kontakter jeg jobcentret", slots={"municipality": "rudersdal"})
+    )
+    tracker = after(first, "Gladsaxe", intent="inform_municipality", entities={"municipality": "gladsaxe"})
+    messages, events = await run(ActionSetMunicipality(), tracker)
+    assert messages[0]["text"] == "Tak. Jeg svarer nu ud fra reglerne i Gladsaxe Kommune."
+    assert messages[1]["custom"]["article_id"] == "gladsaxe-kontakt-jobcenter"
+    slots = slot_events(events)
+    assert slots["municipality"] == "gladsaxe"
+    assert slots["last_article_id"] == "gladsaxe-kontakt-jobcenter"
+
+
+async def test_a_municipality_in_a_follow_up_question_answers_there() -> None:
+    _, first = await run(
+        ActionAnswer(), make_tracker("hvordan kontakter jeg jobcentret", slots={"municipality": "rudersdal"})
+    )
+    messages, events = await run(ActionAnswer(), after(first, "og hvad med Gladsaxe?"))
+    assert messages[0]["custom"]["article_id"] == "gladsaxe-kontakt-jobcenter"
+    assert slot_events(events)["municipality"] == "gladsaxe"
+
+
+async def test_a_new_audience_answers_the_last_question_again() -> None:
+    tracker = make_tracker("hvordan fungerer løntilskud", slots={"municipality": "rodovre", "audience": "borger"})
+    _, first = await run(ActionAnswer(), tracker)
+    tracker = after(
+        first, "jeg spørger for en virksomhed", intent="inform_audience", entities={"audience": "virksomhed"}
+    )
+    messages, events = await run(ActionSetAudience(), tracker)
+    assert messages[0]["custom"]["topic"] == "loentilskud"
+    assert get_engine().kb.article(messages[0]["custom"]["article_id"]).audience in (Audience.VIRKSOMHED, "begge")
+    assert slot_events(events)["audience"] == "virksomhed"
+
+
+async def test_a_follow_up_read_as_out_of_scope_is_answered_within_the_subject() -> None:
+    _, first = await run(
+        ActionAnswer(), make_tracker("hvad går virksomhedspraktik ud på", slots={"municipality": "gladsaxe"})
+    )
+    messages, _ = await run(ActionOutOfScope(), after(first, "hvor mange uger", intent="out_of_scope"))
+    assert messages[0]["custom"]["topic"] == "virksomhedspraktik"
+    messages, _ = await run(ActionOutOfScope(), after(first, "hvornår åbner svømmehallen", intent="out_of_scope"))
+    assert kinds(messages) == ["out_of_scope"]
+
+
+async def test_a_pronoun_follow_up_read_as_out_of_scope_is_answered_within_the_subject() -> None:
+    """The story test shows the NLU model reads "hvordan får jeg det" as out of scope."""
+    first = await answered("hvad bruger man et fleksjobbevis til", "gladsaxe")
+    messages, _ = await run(ActionOutOfScope(), after(first, "hvordan får jeg det", intent="out_of_scope"))
+    assert messages[0]["custom"]["article_id"] == "alle-fleksjob-fleksjobbevis"
+
+
+async def test_a_subject_the_knowledge_base_lacks_is_said_and_remembered() -> None:
+    tracker = make_tracker("har jeg ret til en tolk til samtalen", slots={"municipality": "rudersdal"})
+    messages, events = await run(ActionAnswer(), tracker)
+    assert messages[0]["custom"] == {"kind": "handoff", "offer": "fallback", "missing": "tolk"}
+    slots = slot_events(events)
+    assert slots["handoff_offered"] is True
+    assert slots["last_article_id"] is None
+    assert "tolk" in slots["last_question"]
+
+
+async def test_english_gets_an_english_reply_in_every_turn_that_answers() -> None:
+    text = "Hi, I lost my job. Can someone help me in English?"
+    for action in (ActionAnswer(), ActionFallback(), ActionOutOfScope(), ActionPersonalCase()):
+        messages, events = await run(action, make_tracker(text, slots={"municipality": "gladsaxe"}))
+        assert messages[0]["custom"]["language"] == "en"
+        assert slot_events(events)["handoff_offered"] is True
 
 
 # -- municipality and audience -----------------------------------------------

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import pytest
 import yaml
 
-from bot.dialogue import turns
+from bot.dialogue import reading, turns
 from bot.dialogue.answers import CHECK_THE_RULES, FEEDBACK_PROMPT, MAY_HAVE_CHANGED, answer_messages
 from bot.dialogue.audience import infer_audience
 from bot.dialogue.contact import GENERAL_ROUTE, contact_route
 from bot.dialogue.feedback import typed_helpful
-from bot.dialogue.language import says_little_danish
+from bot.dialogue.language import is_english, says_little_danish
 from bot.dialogue.messages import BotMessage, Kind
 from bot.dialogue.transcript import read_transcript
 from bot.dialogue.turns import Context, Reply
@@ -702,3 +703,217 @@ def test_says_unwell(text: str, unwell: bool) -> None:
 )
 def test_says_little_danish(text: str, little: bool) -> None:
     assert says_little_danish(text) is little
+
+
+# -- reading a message -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "follow_up"),
+    [
+        ("hvor længe varer det?", True),
+        ("og hvis vi er en lille butik der gerne vil have en ung i et par timer?", True),
+        ("Jeg har været ledig længe og vil gerne vide hvad jeg har krav på fra kommunen nu", False),
+        ("", False),
+    ],
+)
+def test_a_short_message_or_one_that_opens_as_a_follow_up_may_lean_on_the_subject(text: str, follow_up: bool) -> None:
+    assert reading.is_follow_up(text) is follow_up
+
+
+@pytest.mark.parametrize(
+    ("text", "refers"),
+    [("hvad skal jeg gøre for at få det", True), ("og hvis jeg bliver syg?", True), ("hvad er løntilskud", False)],
+)
+def test_words_that_point_back(text: str, refers: bool) -> None:
+    assert reading.refers_back(text) is refers
+
+
+def test_the_questions_in_a_long_message_are_found() -> None:
+    text = (
+        "Hej. Vi er en lille café i Ballerup med seks ansatte, og vi har travlt hele sommeren. "
+        "Vi vil gerne ansætte en, der har været ledig i lang tid. Kan vi få løntilskud? "
+        "Og hvor længe kan det vare?"
+    )
+    assert reading.questions_in(text) == ["Kan vi få løntilskud?", "Og hvor længe kan det vare?"]
+    assert reading.questions_in("Kan vi få løntilskud? Og hvor længe?") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "question"),
+    [
+        ("jeg har fået fleksjob, hvor længe gælder det", True),
+        ("kan jeg klage", True),
+        ("min sagsbehandler lytter ikke", False),
+    ],
+)
+def test_a_question_is_a_question_mark_or_a_clause_that_asks(text: str, question: bool) -> None:
+    assert reading.is_question(text) is question
+
+
+# -- conversation: subject, follow-ups, switches -----------------------------
+
+
+def asked(engine: Engine, text: str, municipality: Municipality, audience: Audience | None = None) -> Context:
+    """The context after the question `text` was answered: its subject in the slots."""
+    reply = turns.question(engine, Context(text, municipality, audience))
+    return Context(
+        "",
+        municipality,
+        audience,
+        last_question=reply.slots[turns.LAST_QUESTION],
+        last_article=reply.slots[turns.LAST_ARTICLE],
+    )
+
+
+def test_an_answer_remembers_its_question_as_the_subject(engine: Engine) -> None:
+    reply = turns.question(engine, Context("hvad går virksomhedspraktik ud på", Municipality.GLADSAXE))
+    assert reply.slots[turns.LAST_QUESTION] == "hvad går virksomhedspraktik ud på"
+    assert reply.slots[turns.LAST_ARTICLE] == reply.messages[0].custom["article_id"]
+
+
+def test_a_follow_up_is_answered_within_the_subject_and_says_so(engine: Engine) -> None:
+    before = asked(engine, "hvad går virksomhedspraktik ud på", Municipality.BALLERUP, Audience.BORGER)
+    reply = turns.question(engine, replace(before, text="hvor længe varer det"))
+    answer = reply.messages[0]
+    assert answer.custom["topic"] == Topic.VIRKSOMHEDSPRAKTIK.value
+    assert answer.custom["parts"]["scope"].startswith("Jeg går ud fra, at du spørger videre om virksomhedspraktik.")
+    assert "virksomhedspraktik" in reply.slots[turns.LAST_QUESTION]
+
+
+def test_a_new_subject_is_not_forced_into_the_last_one(engine: Engine) -> None:
+    before = asked(engine, "hvad går virksomhedspraktik ud på", Municipality.GLADSAXE, Audience.BORGER)
+    reply = turns.question(engine, replace(before, text="hvad er en fastholdelsesplan"))
+    assert reply.messages[0].custom["article_id"] == "alle-sygdom-fastholdelsesplan"
+    assert "spørger videre" not in reply.messages[0].custom["parts"].get("scope", "")
+    assert reply.slots[turns.LAST_QUESTION] == "hvad er en fastholdelsesplan"
+
+
+def test_a_new_municipality_answers_the_last_question_again_for_it(engine: Engine) -> None:
+    before = asked(engine, "hvordan kontakter jeg jobcentret", Municipality.RUDERSDAL)
+    reply = turns.set_municipality(engine, replace(before, text="Gladsaxe", municipality=Municipality.GLADSAXE), None)
+    assert reply.messages[0].text == "Tak. Jeg svarer nu ud fra reglerne i Gladsaxe Kommune."
+    assert reply.messages[1].custom["article_id"] == "gladsaxe-kontakt-jobcenter"
+    assert reply.slots[turns.MUNICIPALITY] == "gladsaxe"
+
+
+def test_a_municipality_named_in_a_follow_up_answers_there(engine: Engine) -> None:
+    before = asked(engine, "hvordan kontakter jeg jobcentret", Municipality.RUDERSDAL)
+    reply = turns.question(engine, replace(before, text="og i Gladsaxe?", municipality=Municipality.GLADSAXE))
+    assert reply.messages[0].custom["article_id"] == "gladsaxe-kontakt-jobcenter"
+    assert reply.messages[0].custom["municipality"] == "gladsaxe"
+
+
+def test_a_new_audience_answers_the_last_question_again_for_it(engine: Engine) -> None:
+    before = asked(engine, "hvordan fungerer løntilskud", Municipality.RODOVRE, Audience.BORGER)
+    assert engine.kb.article(before.last_article or "").audience == Audience.BORGER
+    reply = turns.set_audience(engine, replace(before, text="jeg spørger for en virksomhed"), Audience.VIRKSOMHED)
+    answer = reply.messages[0]
+    assert answer.custom["topic"] == Topic.LOENTILSKUD.value
+    assert engine.kb.article(answer.custom["article_id"]).audience in (Audience.VIRKSOMHED, "begge")
+    assert reply.slots[turns.AUDIENCE] == "virksomhed"
+
+
+def test_a_subject_without_an_article_is_said_honestly(engine: Engine) -> None:
+    reply = turns.question(engine, Context("hvor meget får man i ledighedsydelse", Municipality.GLADSAXE))
+    [offer] = reply.messages
+    assert offer.custom == {"kind": Kind.HANDOFF.value, "offer": "fallback", "missing": "ledighedsydelse"}
+    assert "ikke noget om ledighedsydelse" in (offer.text or "")
+    assert [b.title for b in offer.buttons] == ["Ja tak", "Nej tak"]
+    assert reply.slots[turns.HANDOFF_OFFERED] is True
+    assert reply.slots[turns.LAST_ARTICLE] is None
+
+
+def test_after_a_subject_without_an_article_a_new_question_is_answered(engine: Engine) -> None:
+    gap = turns.question(engine, Context("findes der seniorjob", Municipality.RUDERSDAL))
+    after = Context(
+        "kan jeg så komme i løntilskud i stedet",
+        Municipality.RUDERSDAL,
+        Audience.BORGER,
+        last_question=gap.slots[turns.LAST_QUESTION],
+    )
+    reply = turns.question(engine, after)
+    assert reply.messages[0].custom["topic"] == Topic.LOENTILSKUD.value
+
+
+def test_english_is_answered_in_english_with_a_caseworker(engine: Engine) -> None:
+    for turn in (turns.question, turns.fallback, turns.out_of_scope, turns.personal_case, turns.complaint):
+        reply = turn(engine, Context("Hello, can you help me find a job in English?", Municipality.GLADSAXE))
+        [offer] = reply.messages
+        assert offer.custom == {"kind": Kind.HANDOFF.value, "offer": "fallback", "language": "en"}
+        assert "only answer in Danish" in (offer.text or "")
+        assert [b.payload for b in offer.buttons] == ["/affirm", "/deny"]
+        assert reply.slots[turns.HANDOFF_OFFERED] is True
+
+
+@pytest.mark.parametrize("text", ["kan jeg få fleksjob", "vi søger en medarbejder til vores team", "ok thanks"])
+def test_danish_and_a_stray_english_word_are_not_english(text: str) -> None:
+    assert not is_english(text)
+
+
+def test_a_long_message_answers_the_main_question_and_offers_the_other(engine: Engine) -> None:
+    text = (
+        "Hej. Vi er en lille café i Ballerup med seks ansatte, og vi har travlt hele sommeren. "
+        "Vi vil gerne ansætte en, der har været ledig i lang tid. Kan vi få tilskud til lønnen? "
+        "Og hvor længe kan det vare?"
+    )
+    reply = turns.question(engine, Context(text, Municipality.BALLERUP, Audience.VIRKSOMHED))
+    answer = reply.messages[0]
+    assert answer.custom["topic"] == Topic.LOENTILSKUD.value
+    assert answer.custom["other_question"] == "alle-loentilskud-varighed"
+    assert answer.buttons[0].title == "Dit andet spørgsmål: Hvor længe varer et løntilskudsjob?"
+    assert answer.buttons[0].payload == '/ask_question{"article_id":"alle-loentilskud-varighed"}'
+
+
+def test_an_answer_offers_close_runners_up_as_see_also(engine: Engine) -> None:
+    answer = turns.question(engine, Context("hvad er fleksjob", Municipality.RODOVRE, Audience.BORGER)).messages[0]
+    assert answer.buttons
+    assert all(b.title.startswith("Se også: ") for b in answer.buttons)
+    assert [b.payload for b in answer.buttons] == [
+        f'/ask_question{{"article_id":"{article_id}"}}' for article_id in answer.custom["see_also"]
+    ]
+    assert answer.custom["article_id"] not in answer.custom["see_also"]
+
+
+def test_a_how_to_complain_question_is_answered_not_turned_into_an_offer(engine: Engine) -> None:
+    reply = turns.complaint(engine, Context("hvordan klager jeg over en afgørelse?", Municipality.GLADSAXE))
+    answer = reply.messages[0]
+    assert answer.custom["kind"] == Kind.ANSWER.value
+    assert answer.custom["article_id"] == "alle-rettigheder-klage"
+    assert answer.custom["parts"]["scope"].startswith(turns.COMPLAINT_NOTE)
+
+
+def test_a_general_question_read_as_ones_own_case_is_answered_as_the_general_rule(engine: Engine) -> None:
+    reply = turns.personal_case(engine, Context("jeg har fået fleksjob, hvor længe gælder det", Municipality.GLADSAXE))
+    answer = reply.messages[0]
+    assert answer.custom["article_id"] == "alle-fleksjob-varighed-permanent"
+    assert answer.custom["parts"]["scope"].startswith(turns.GENERAL_RULE_NOTE)
+
+
+def test_a_short_follow_up_called_out_of_scope_is_answered_when_its_words_support_it(engine: Engine) -> None:
+    before = asked(engine, "hvad går virksomhedspraktik ud på", Municipality.GLADSAXE, Audience.BORGER)
+    supported = turns.out_of_scope(engine, replace(before, text="hvor mange uger"))
+    assert supported.messages[0].custom["topic"] == Topic.VIRKSOMHEDSPRAKTIK.value
+    unrelated = turns.out_of_scope(engine, replace(before, text="hvornår åbner svømmehallen"))
+    assert kinds(unrelated.messages) == [Kind.OUT_OF_SCOPE.value]
+
+
+@pytest.mark.parametrize(
+    ("intent", "ranking", "signals"),
+    [
+        ("ask_question", [("ask_question", 0.9), ("out_of_scope", 0.05)], (True, False)),
+        ("ask_question", [("ask_question", 0.6), ("out_of_scope", 0.3)], (False, False)),
+        ("ask_question", [("ask_question", 0.45), ("complaint", 0.3)], (False, False)),
+        ("nlu_fallback", [("nlu_fallback", 1.0), ("out_of_scope", 0.44), ("ask_question", 0.23)], (False, True)),
+        ("out_of_scope", [("out_of_scope", 0.8), ("ask_question", 0.1)], (False, True)),
+    ],
+)
+def test_the_nlu_model_is_sure_of_a_question_only_with_a_margin_over_out_of_scope(
+    intent: str, ranking: list[tuple[str, float]], signals: tuple[bool, bool]
+) -> None:
+    assert turns.nlu_signals(intent, [{"name": n, "confidence": c} for n, c in ranking]) == signals
+
+
+def test_a_fallback_leaning_out_of_scope_gets_no_near_miss(engine: Engine) -> None:
+    ctx = Context("kan jeg få boligstøtte når jeg er arbejdsløs", Municipality.GLADSAXE)
+    assert kinds(turns.fallback(engine, replace(ctx, leans_out_of_scope=True)).messages) == [Kind.FALLBACK.value]

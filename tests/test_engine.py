@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.knowledge.engine import Decision, Engine
+from bot.knowledge.engine import Decision, Engine, Subject, _uncovered
 from bot.knowledge.schema import Article
 from bot.knowledge.store import KnowledgeBase, load_knowledge
 from bot.taxonomy import ALL_MUNICIPALITIES, BOTH_AUDIENCES, Audience, Municipality, Topic
@@ -151,3 +151,91 @@ def test_words_no_article_uses_weigh_less_when_the_nlu_model_is_sure(engine: Eng
     sure = engine.search(story, Municipality.BALLERUP, nlu_sure=True)
     assert sure.decision is Decision.ANSWER
     assert sure.best is not None and sure.best.article.id == "alle-handicapkompensation-hjaelpemidler"
+
+
+# -- everyday Danish, follow-ups, long messages, gaps ------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [
+        ("hva er flexjob", Topic.FLEKSJOB),  # spoken spelling and x for ks
+        ("fleks job", Topic.FLEKSJOB),  # a compound typed as two words
+        ("ka ja komme i løn tilskud", Topic.LOENTILSKUD),
+    ],
+)
+def test_everyday_spellings_find_the_subject(engine: Engine, question: str, topic: Topic) -> None:
+    assert_found(engine, question, Municipality.GLADSAXE, topic)
+
+
+def test_a_follow_up_is_searched_within_its_subject(engine: Engine) -> None:
+    follow_up = "hvor længe varer det"
+    alone = engine.search(follow_up, Municipality.BALLERUP, Audience.BORGER)
+    subject = Subject("hvad er virksomhedspraktik", Topic.VIRKSOMHEDSPRAKTIK)
+    within = engine.search(follow_up, Municipality.BALLERUP, Audience.BORGER, subject=subject)
+    assert alone.best is not None and alone.best.article.topic is Topic.FLEKSJOB
+    assert within.decision is Decision.ANSWER
+    assert within.best is not None and within.best.article.id == "alle-virksomhedspraktik-hvad-er"
+
+
+def test_a_follow_up_without_words_of_its_own_asks_the_subject_again(engine: Engine) -> None:
+    subject = Subject("hvordan kontakter jeg jobcentret", Topic.KONTAKT)
+    result = engine.search("og i Gladsaxe?", Municipality.GLADSAXE, subject=subject)
+    assert result.best is not None and result.best.article.id == "gladsaxe-kontakt-jobcenter"
+
+
+def test_a_message_of_unknown_words_is_not_answered_from_the_subject(engine: Engine) -> None:
+    subject = Subject("hvad går et fleksjob ud på", Topic.FLEKSJOB)
+    result = engine.search("hvornår tømmes skraldespanden", Municipality.GLADSAXE, subject=subject)
+    assert result.decision is Decision.NONE
+
+
+def test_supports_tells_whether_the_words_match_the_article(engine: Engine, kb: KnowledgeBase) -> None:
+    article = kb.article("alle-fleksjob-antal-timer")
+    assert engine.supports("hvor mange timer", article, Municipality.GLADSAXE)
+    assert engine.supports("og i Gladsaxe?", article, Municipality.GLADSAXE)
+    assert not engine.supports("hvornår åbner svømmehallen", article, Municipality.GLADSAXE)
+
+
+def test_a_long_message_is_judged_by_its_most_informative_words(engine: Engine) -> None:
+    """Without a ceiling, every word of the situation would count as a miss."""
+    story = (
+        "Hej. Vi er et lille malerfirma i Søborg med syv ansatte og travlt hele foråret. "
+        "Vi har talt med en ledig maler, som har været uden arbejde i et år. "
+        "Kan vi få tilskud til hans løn, hvis vi ansætter ham?"
+    )
+    result = engine.search(story, Municipality.GLADSAXE, Audience.VIRKSOMHED, nlu_sure=True)
+    assert result.decision is Decision.ANSWER
+    assert result.best is not None and result.best.article.topic is Topic.LOENTILSKUD
+
+
+def test_close_runners_up_are_offered_beside_the_answer(engine: Engine) -> None:
+    result = engine.search("hvad er fleksjob", Municipality.RODOVRE, Audience.BORGER)
+    see_also = engine.see_also(result)
+    assert 0 < len(see_also) <= engine.tuning.see_also_max
+    assert result.best is not None and result.best not in see_also
+    assert all(hit.score >= result.best.score * engine.tuning.see_also_ratio for hit in see_also)
+
+
+@pytest.mark.parametrize(
+    ("question", "label"),
+    [
+        ("kan jeg få ledighedsydelse mens jeg venter", "ledighedsydelse"),
+        ("findes der senior job i kommunen", "seniorjob"),
+        ("har jeg ret til en tolk til mødet", "tolk"),
+    ],
+)
+def test_a_subject_no_article_covers_is_named(engine: Engine, question: str, label: str) -> None:
+    gap = engine.missing_subject(question, Municipality.RUDERSDAL)
+    assert gap is not None and gap.label == label
+
+
+def test_a_covered_subject_is_not_a_gap(engine: Engine) -> None:
+    assert engine.missing_subject("hvad er et fleksjob", Municipality.GLADSAXE) is None
+
+
+def test_an_article_on_a_gap_closes_it(kb: KnowledgeBase) -> None:
+    article = kb.article("alle-fleksjob-hvem-kan-faa")
+    on_tolk = article.model_copy(update={"id": "alle-tolk", "answer": "Du kan få en tolk til samtaler."})
+    assert "tolk" in {gap.label for gap in _uncovered([article])}
+    assert "tolk" not in {gap.label for gap in _uncovered([article, on_tolk])}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from bot.dialogue.messages import BotMessage, Button, Kind, intent_payload
@@ -108,14 +109,49 @@ def scope_line(article: Article, kb: KnowledgeBase, municipality: Municipality) 
     return "Svaret bygger på de regler, der gælder i hele landet."
 
 
+@dataclass(frozen=True)
+class Extras:
+    """What an answer offers beside its article."""
+
+    #: Runners-up worth a look ("Se også").
+    see_also: tuple[Article, ...] = ()
+    #: The answer to a second question in the same message.
+    other: Article | None = None
+    #: A line on how the question was read ("Jeg går ud fra, at du spørger
+    #: videre om fleksjob."), shown with the scope.
+    note: str | None = None
+
+
+#: At most this many buttons beside an answer.
+MAX_EXTRA_BUTTONS = 3
+
+
+def _article_button(prefix: str, article: Article) -> Button:
+    return Button(f"{prefix}: {article.title}", intent_payload("ask_question", article_id=article.id))
+
+
+def extra_buttons(extras: Extras) -> tuple[Button, ...]:
+    """A button for the message's other question first, then "Se også"."""
+    other = [_article_button("Dit andet spørgsmål", extras.other)] if extras.other else []
+    see_also = [_article_button("Se også", article) for article in extras.see_also]
+    return tuple([*other, *see_also][:MAX_EXTRA_BUTTONS])
+
+
 def answer_messages(
-    article: Article, kb: KnowledgeBase, municipality: Municipality, today: date | None = None
+    article: Article,
+    kb: KnowledgeBase,
+    municipality: Municipality,
+    today: date | None = None,
+    extras: Extras | None = None,
 ) -> list[BotMessage]:
-    """The answer turn: the cited answer, then 'Var svaret en hjælp?'."""
+    """The answer turn: the cited answer (with buttons for the other question
+    and related articles), then 'Var svaret en hjælp?'."""
+    extras = extras or Extras()
     sources = sources_of(article, kb)
+    scope = [line for line in (extras.note, scope_line(article, kb, municipality)) if line]
     parts = {
         "body": article.answer,
-        "scope": scope_line(article, kb, municipality),
+        "scope": " ".join(scope) or None,
         "hint": article.handoff_hint,
         "citation": citation_line(sources, kb),
         "warning": warning_line(article, kb, today or date.today()),
@@ -130,8 +166,10 @@ def answer_messages(
         "reform_note": article.reform_note,
         "sources": sources,
         "parts": {key: value for key, value in parts.items() if value},
+        "see_also": [a.id for a in extras.see_also],
+        **({"other_question": extras.other.id} if extras.other else {}),
     }
-    return [BotMessage(text=text, custom=custom), FEEDBACK_PROMPT]
+    return [BotMessage(text=text, buttons=extra_buttons(extras), custom=custom), FEEDBACK_PROMPT]
 
 
 def clarify_message(hits: tuple[Hit, ...]) -> BotMessage:

@@ -12,15 +12,19 @@ from typing import Any
 
 from bot.dialogue.answers import (
     HUMAN_BUTTON,
+    Extras,
     answer_messages,
     clarify_message,
     municipality_question,
     no_answer_message,
     out_of_scope_message,
 )
-from bot.dialogue.language import says_little_danish
+from bot.dialogue.finding import Asked, Finding, find
+from bot.dialogue.language import is_english, says_little_danish
 from bot.dialogue.messages import BotMessage, Button, Kind, intent_payload
-from bot.knowledge.engine import Decision, Engine
+from bot.dialogue.reading import is_follow_up, is_question, is_search_phrase, refers_back
+from bot.knowledge.engine import Decision, Engine, Subject
+from bot.knowledge.gaps import Gap
 from bot.knowledge.schema import Article
 from bot.safety import EMERGENCY_LINES, is_crisis, says_unwell
 from bot.taxonomy import Audience, Municipality, find_other_municipality
@@ -31,6 +35,8 @@ AUDIENCE = "audience"
 PENDING_QUESTION = "pending_question"
 FALLBACK_STREAK = "fallback_streak"
 LAST_ARTICLE = "last_article_id"
+#: The question the last answer was for, standalone: the conversation's subject.
+LAST_QUESTION = "last_question"
 ANSWER_HELPFUL = "answer_helpful"
 HANDOFF_OFFERED = "handoff_offered"
 HANDOFF_REASON = "handoff_reason"
@@ -43,6 +49,12 @@ FALLBACKS_BEFORE_OFFER = 2
 #: peaked than DIET's; the end-to-end run of `make bench-nlu` chose 0.5
 #: (0.4 answers the same, 0.6 two questions fewer).
 NLU_SURE = 0.5
+#: ... and with this much more confidence than in `out_of_scope`: a model
+#: torn between a question and out of scope is not sure. Chosen on the
+#: development sets with the trained model: at 0.5 two of the seven
+#: out-of-scope questions it reads as questions are still answered (three at
+#: 0.4), and one answerable question fewer is answered right.
+NLU_SURE_MARGIN = 0.5
 #: Finds the general complaint rule (the user's own words describe their
 #: grievance, not the rule they need).
 COMPLAINT_QUERY = "Hvordan klager jeg over en afgørelse fra kommunen? Klagefrist og Ankestyrelsen"
@@ -58,6 +70,20 @@ class Context:
     fallback_streak: int = 0
     #: The NLU model is sure this is an employment question.
     nlu_sure: bool = False
+    #: The conversation's subject: the last answered question and its article.
+    last_question: str | None = None
+    last_article: str | None = None
+    #: The NLU model found it likelier out of scope than a question.
+    leans_out_of_scope: bool = False
+
+
+def nlu_signals(intent: str | None, ranking: list[dict[str, Any]]) -> tuple[bool, bool]:
+    """From the NLU model's output: (sure it is an employment question,
+    leaning out of scope rather than a question)."""
+    confidence = {i.get("name"): float(i.get("confidence") or 0) for i in ranking}
+    question, outside = confidence.get("ask_question", 0.0), confidence.get("out_of_scope", 0.0)
+    sure = intent == "ask_question" and question >= NLU_SURE and question - outside >= NLU_SURE_MARGIN
+    return sure, outside > question
 
 
 @dataclass
@@ -84,6 +110,29 @@ def crisis() -> Reply:
     return Reply([message], _offer_slots("crisis"))
 
 
+#: In English: the assistant answers only in Danish; a caseworker can help.
+ENGLISH_OFFER = (
+    "Sorry, I can only answer in Danish: the rules I answer from are written in Danish.\n"
+    "A caseworker from the municipality can help you. You can chat with a caseworker now, "
+    "or choose «Ring eller skriv til mig» (call or write to me) to be contacted later.\n"
+    "Would you like to talk to a caseworker?"
+)
+ENGLISH_BUTTONS = (Button("Yes, please", intent_payload("affirm")), Button("No, thanks", intent_payload("deny")))
+
+
+def english() -> Reply:
+    """A message in English gets an English reply and the offer of a caseworker."""
+    message = _offer("fallback", ENGLISH_OFFER, language="en")
+    return Reply([replace(message, buttons=ENGLISH_BUTTONS)], _offer_slots("fallback"))
+
+
+def _first_things(ctx: Context) -> Reply | None:
+    """Before anything else: the help lines on crisis wording, English in English."""
+    if is_crisis(ctx.text):
+        return crisis()
+    return english() if is_english(ctx.text) else None
+
+
 def _missed(ctx: Context, first_time: BotMessage) -> Reply:
     """A turn the assistant could not handle: rephrase first, then a person.
     Someone who says they have little Danish is offered a person at once."""
@@ -106,19 +155,64 @@ def _missed(ctx: Context, first_time: BotMessage) -> Reply:
 
 def question(engine: Engine, ctx: Context, article_id: str | None = None) -> Reply:
     """Answer from the knowledge base, ask which article, or say there is none."""
-    if is_crisis(ctx.text):
-        return crisis()
+    first = _first_things(ctx)
+    if first:
+        return first
     if ctx.municipality is None:
         return Reply([municipality_question(find_other_municipality(ctx.text))], {PENDING_QUESTION: ctx.text})
     chosen = _visible_article(engine, article_id, ctx.municipality)
     if chosen is not None:
-        return _answer(engine, chosen, ctx.municipality)
-    result = engine.search(ctx.text, ctx.municipality, ctx.audience, nlu_sure=ctx.nlu_sure)
+        return _chosen(engine, ctx.municipality, engine.kb.article(chosen))
+    finding = find(engine, _asked(engine, ctx, ctx.municipality))
+    return _reply(engine, ctx.municipality, finding) or _missed(ctx, no_answer_message())
+
+
+def _chosen(engine: Engine, municipality: Municipality, article: Article) -> Reply:
+    """The article the user chose with a button; its title is the new subject."""
+    return _answer(engine, municipality, Finding(engine.search(article.title, municipality), article.title), article)
+
+
+def _asked(engine: Engine, ctx: Context, municipality: Municipality, nlu_sure: bool | None = None) -> Asked:
+    sure = ctx.nlu_sure if nlu_sure is None else nlu_sure
+    return Asked(ctx.text, municipality, ctx.audience, sure, _subject(engine, ctx))
+
+
+def _subject(engine: Engine, ctx: Context) -> Subject | None:
+    """What the conversation is about, from the last answered question."""
+    if not ctx.last_question:
+        return None
+    try:
+        topic = engine.kb.article(ctx.last_article).topic if ctx.last_article else None
+    except KeyError:
+        topic = None
+    return Subject(ctx.last_question, topic)
+
+
+def _reply(
+    engine: Engine, municipality: Municipality, finding: Finding, clarify: bool = True, note: str | None = None
+) -> Reply | None:
+    """The reply to what the knowledge base found: an answer, an honest "no
+    article on that", or (only when `clarify`) a choice between articles."""
+    result = finding.result
+    if finding.gap:
+        return _gap(finding.gap, finding.query)
     if result.decision is Decision.ANSWER and result.best:
-        return _answer(engine, result.best.article.id, ctx.municipality)
-    if result.decision is Decision.CLARIFY:
+        return _answer(engine, municipality, finding, result.best.article, note)
+    if clarify and result.decision is Decision.CLARIFY:
         return Reply([clarify_message(result.hits)], {FALLBACK_STREAK: 0, HANDOFF_OFFERED: False})
-    return _missed(ctx, no_answer_message())
+    return None
+
+
+def _gap(gap: Gap, query: str) -> Reply:
+    """Say honestly that no article covers the subject, and offer a caseworker."""
+    offer = _offer(
+        "fallback",
+        f"Det har jeg desværre ikke et svar på. Der står ikke noget om {gap.label} i de regler og politikker, "
+        "jeg svarer ud fra.\nEn medarbejder kan svare dig. Du kan også læse mere på borger.dk.\n"
+        "Vil du tale med en medarbejder?",
+        missing=gap.label,
+    )
+    return Reply([offer], {**_offer_slots("fallback"), LAST_QUESTION: query, LAST_ARTICLE: None})
 
 
 def _visible_article(engine: Engine, article_id: str | None, municipality: Municipality) -> str | None:
@@ -132,31 +226,50 @@ def _visible_article(engine: Engine, article_id: str | None, municipality: Munic
     return article_id if article.is_common or article.municipality == municipality else None
 
 
-def _sure_article(engine: Engine, ctx: Context, query: str) -> Article | None:
-    """The article the knowledge base is sure answers `query`, if any."""
+def _sure_finding(engine: Engine, ctx: Context, text: str | None = None) -> Finding | None:
+    """What the knowledge base is sure answers the message (or `text`), if anything."""
     if ctx.municipality is None:
         return None
-    result = engine.search(query, ctx.municipality, ctx.audience)
-    return result.best.article if result.decision is Decision.ANSWER and result.best else None
+    asked = _asked(engine, replace(ctx, text=text or ctx.text), ctx.municipality, nlu_sure=False)
+    finding = find(engine, asked)
+    sure = not finding.gap and finding.result.decision is Decision.ANSWER and finding.result.best
+    return finding if sure else None
 
 
 def _sure_answer(engine: Engine, ctx: Context) -> Reply | None:
     """The knowledge base's answer to the message, when it is sure of one."""
-    article = _sure_article(engine, ctx, ctx.text)
-    return _answer(engine, article.id, ctx.municipality) if article and ctx.municipality else None
+    finding = _sure_finding(engine, ctx)
+    return _reply(engine, ctx.municipality, finding) if finding and ctx.municipality else None
 
 
-def _answer(engine: Engine, article_id: str, municipality: Municipality) -> Reply:
-    article = engine.kb.article(article_id)
+def _answer(
+    engine: Engine, municipality: Municipality, finding: Finding, article: Article, note: str | None = None
+) -> Reply:
+    see_also = tuple(hit.article for hit in engine.see_also(finding.result) if hit.article.id != article.id)
+    other = finding.other.article if finding.other else None
+    follow_up = f"Jeg går ud fra, at du spørger videre om {article.topic.label.lower()}."
+    extras = Extras(
+        see_also=tuple(a for a in see_also if a != other),
+        other=other,
+        note=note or (follow_up if finding.within_subject else None),
+    )
     return Reply(
-        answer_messages(article, engine.kb, municipality),
-        {LAST_ARTICLE: article.id, FALLBACK_STREAK: 0, HANDOFF_OFFERED: False, PENDING_QUESTION: None},
+        answer_messages(article, engine.kb, municipality, extras=extras),
+        {
+            LAST_ARTICLE: article.id,
+            LAST_QUESTION: finding.query,
+            FALLBACK_STREAK: 0,
+            HANDOFF_OFFERED: False,
+            PENDING_QUESTION: None,
+        },
     )
 
 
 def fallback(engine: Engine, ctx: Context) -> Reply:
-    """The NLU model was unsure: try the knowledge base, else ask to rephrase."""
-    understood = _unwell(ctx.text) or _sure_answer(engine, ctx) or _other_municipality(ctx)
+    """The NLU model was unsure: try the knowledge base (only a certain
+    answer when the model leaned out of scope), else ask to rephrase."""
+    answered = _outside_answer(engine, ctx) if ctx.leans_out_of_scope else _sure_answer(engine, ctx)
+    understood = _unwell(ctx.text) or _english(ctx) or answered or _other_municipality(ctx)
     if understood:
         return understood
     rephrase = BotMessage(
@@ -164,6 +277,10 @@ def fallback(engine: Engine, ctx: Context) -> Reply:
         custom={"kind": Kind.FALLBACK.value, "reason": "not_understood"},
     )
     return _missed(ctx, rephrase)
+
+
+def _english(ctx: Context) -> Reply | None:
+    return english() if is_english(ctx.text) else None
 
 
 def _other_municipality(ctx: Context) -> Reply | None:
@@ -176,11 +293,9 @@ def _other_municipality(ctx: Context) -> Reply | None:
 
 def _certain_answer(engine: Engine, ctx: Context) -> Reply | None:
     """The answer when the knowledge base is certain enough to overrule the NLU model."""
-    if ctx.municipality is None:
-        return None
-    result = engine.search(ctx.text, ctx.municipality, ctx.audience)
-    if result.best and engine.is_certain(result):
-        return _answer(engine, result.best.article.id, ctx.municipality)
+    finding = _sure_finding(engine, ctx)
+    if finding and ctx.municipality and engine.is_certain(finding.result):
+        return _reply(engine, ctx.municipality, finding)
     return None
 
 
@@ -188,10 +303,31 @@ def out_of_scope(engine: Engine, ctx: Context) -> Reply:
     """Not an employment question, says the NLU model. A user who names another
     municipality ("jeg bor i København") is told which four the assistant
     covers; a question the knowledge base is certain of is answered."""
-    if is_crisis(ctx.text):
-        return crisis()
-    return _other_municipality(ctx) or _certain_answer(engine, ctx) or Reply([out_of_scope_message()])
+    first = _first_things(ctx)
+    if first:
+        return first
+    return _other_municipality(ctx) or _outside_answer(engine, ctx) or Reply([out_of_scope_message()])
 
+
+def _outside_answer(engine: Engine, ctx: Context) -> Reply | None:
+    """What may still be answered of a message the NLU model finds out of scope."""
+    return _certain_answer(engine, ctx) or _supported_follow_up(engine, ctx)
+
+
+def _supported_follow_up(engine: Engine, ctx: Context) -> Reply | None:
+    """A short follow-up the NLU model called out of scope ("koster det
+    noget?"), answered within the subject when its own words support the
+    answer, or when it has none ("og i Ballerup?"): see bot.dialogue.finding."""
+    if not (ctx.last_question and ctx.municipality and is_follow_up(ctx.text)):
+        return None
+    finding = _sure_finding(engine, ctx)
+    return _reply(engine, ctx.municipality, finding) if finding and finding.within_subject else None
+
+
+#: Said with the general rule when a question about one's own case or a
+#: complaint is answered directly.
+GENERAL_RULE_NOTE = "Jeg kan ikke se din sag, så her er de generelle regler. En medarbejder kan se på din egen sag."
+COMPLAINT_NOTE = "Er du utilfreds, kan du også tale med en medarbejder."
 
 #: What a general rule beside a caseworker offer says of its article.
 GENERAL_RULE_KEYS = ("topic", "article_id", "sources")
@@ -200,18 +336,32 @@ GENERAL_RULE_KEYS = ("topic", "article_id", "sources")
 def _general_rule(engine: Engine, ctx: Context, *queries: str) -> BotMessage | None:
     """The general rule from the knowledge base: a cited answer without a kind."""
     for query in queries:
-        article = _sure_article(engine, ctx, query)
-        if article and ctx.municipality:
-            answer = answer_messages(article, engine.kb, ctx.municipality)[0]
+        finding = _sure_finding(engine, ctx, query)
+        if finding and finding.result.best and ctx.municipality:
+            answer = answer_messages(finding.result.best.article, engine.kb, ctx.municipality)[0]
             custom = {key: answer.custom[key] for key in GENERAL_RULE_KEYS}
             return BotMessage(text="Det gælder generelt:\n" + (answer.text or ""), custom=custom)
     return None
 
 
+def _rule_asked(engine: Engine, ctx: Context, note: str) -> Reply | None:
+    """A how or what question about the rules, or a search phrase, read by the
+    NLU model as the user's own case or a complaint ("hvordan klager jeg over
+    en afgørelse?", "klage over afgørelse"), is answered when the knowledge
+    base is sure of it, with `note` to say it is the general rule; a
+    "hvorfor" about one's own case is not."""
+    asks = is_question(ctx.text) or is_search_phrase(ctx.text)
+    if not asks or ctx.text.strip().lower().startswith("hvorfor") or ctx.municipality is None:
+        return None
+    finding = _sure_finding(engine, ctx)
+    return _reply(engine, ctx.municipality, finding, note=note) if finding else None
+
+
 def personal_case(engine: Engine, ctx: Context) -> Reply:
     """Never guess about someone's own case: give the general rule and a person."""
-    if is_crisis(ctx.text):
-        return crisis()
+    first = _first_things(ctx) or _rule_asked(engine, ctx, GENERAL_RULE_NOTE)
+    if first:
+        return first
     offer = _offer(
         "personal_case",
         "Jeg kan ikke se din sag, og jeg kan ikke vurdere den. Det kan en medarbejder.\n"
@@ -223,8 +373,9 @@ def personal_case(engine: Engine, ctx: Context) -> Reply:
 
 def complaint(engine: Engine, ctx: Context) -> Reply:
     """Explain how complaints work, and offer a caseworker."""
-    if is_crisis(ctx.text):
-        return crisis()
+    first = _first_things(ctx) or _rule_asked(engine, ctx, COMPLAINT_NOTE)
+    if first:
+        return first
     offer = _offer(
         "complaint",
         "Jeg er ked af, at du er utilfreds. Du har ret til at klage.\nVil du tale med en medarbejder om det?",
@@ -238,37 +389,53 @@ def complaint(engine: Engine, ctx: Context) -> Reply:
 QUESTION_MIN_WORDS = 6
 
 
-def _own_question(engine: Engine, ctx: Context) -> Reply | None:
-    """The answer when the message itself is a question the knowledge base answers."""
-    if "?" not in ctx.text and len(ctx.text.split()) < QUESTION_MIN_WORDS:
+def _own_question(ctx: Context) -> bool:
+    """The message itself may be a question, not only a municipality or audience."""
+    return "?" in ctx.text or len(ctx.text.split()) >= QUESTION_MIN_WORDS
+
+
+def _answered_again(engine: Engine, ctx: Context) -> Reply | None:
+    """After a new municipality or audience: the message's own question, or
+    else the conversation's last question asked again for the new one."""
+    if ctx.municipality is None:
         return None
-    return _sure_answer(engine, ctx)
+    if _own_question(ctx) and not (ctx.last_question and refers_back(ctx.text)):
+        answered = _sure_answer(engine, ctx)
+        if answered:
+            return answered
+    if not ctx.last_question:
+        return None
+    again = replace(ctx, text=ctx.last_question, last_question=None)
+    return _sure_answer(engine, again)
 
 
 def set_municipality(engine: Engine, ctx: Context, pending_question: str | None) -> Reply:
-    """Remember the municipality; answer the question that was waiting for it, or this one."""
+    """Remember the municipality; answer the question that was waiting for it,
+    this one, or the last one again for the new municipality."""
     if ctx.municipality is None:
         return Reply([municipality_question(find_other_municipality(ctx.text))])
     ack = f"Tak. Jeg svarer nu ud fra reglerne i {ctx.municipality.label} Kommune."
     slots: dict[str, Any] = {MUNICIPALITY: ctx.municipality.value, PENDING_QUESTION: None}
     if pending_question:
-        answered = question(engine, Context(pending_question, ctx.municipality, ctx.audience))
+        answered: Reply | None = question(engine, Context(pending_question, ctx.municipality, ctx.audience))
     else:
-        answered = _own_question(engine, ctx)
+        answered = _answered_again(engine, ctx)
     if answered:
         return Reply([BotMessage(text=ack), *answered.messages], {**slots, **answered.slots})
     return Reply([BotMessage(text=ack, custom={"kind": Kind.SMALLTALK.value})], slots)
 
 
 def set_audience(engine: Engine, ctx: Context, audience: Audience | None) -> Reply:
-    """Remember who is asking; answer at once if the message also asks something."""
+    """Remember who is asking; answer this question, or the last one again for them."""
     if audience is None:
-        # "jeg bor i Aarhus" may be read as telling who is asking.
-        return _other_municipality(ctx) or Reply(
-            [BotMessage(text="Hvad vil du gerne vide?", custom={"kind": Kind.SMALLTALK.value})]
+        # "jeg bor i Aarhus" or a question may be read as telling who is asking.
+        return (
+            _other_municipality(ctx)
+            or (_sure_answer(engine, ctx) if is_question(ctx.text) else None)
+            or Reply([BotMessage(text="Hvad vil du gerne vide?", custom={"kind": Kind.SMALLTALK.value})])
         )
     slots = {AUDIENCE: audience.value}
-    answered = _own_question(engine, replace(ctx, audience=audience))
+    answered = _answered_again(engine, replace(ctx, audience=audience))
     if answered:
         return Reply(answered.messages, {**slots, **answered.slots})
     who = "virksomhed" if audience is Audience.VIRKSOMHED else "borger"

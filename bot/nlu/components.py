@@ -6,6 +6,10 @@
   DIETClassifier's confidences (`linear_weight` in config.yml). The two
   models err differently: the linear one generalises better on short
   messages, DIET is surer of long ones (`make bench-nlu`).
+- `EverydayDanishTokenizer` is Rasa's whitespace tokenizer that gives
+  each word its written form as the lemma the featurizers read ("ka ja"
+  is read as "kan jeg", see bot.nlu.spelling); the linear classifier and
+  the unknown-words check read the same written form.
 - `UnknownWordsClassifier` learns the vocabulary of the training data and,
   after the FallbackClassifier, sets Rasa's `nlu_fallback` intent when a
   message shares no word with it (see bot.nlu.vocabulary).
@@ -21,6 +25,8 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.tokenizers.tokenizer import Token
+from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
 from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
@@ -29,27 +35,41 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline, make_union
 
+from bot.nlu.spelling import normalise, normalise_words, written_lower
 from bot.nlu.vocabulary import Vocabulary
 
 VOCABULARY_FILE = "vocabulary.json"
 INTENT_MODEL_FILE = "intents.skops"
-#: The only type in the saved intent model that skops does not trust by
+#: The only types in the saved intent model that skops does not trust by
 #: default; loading refuses any other.
-INTENT_MODEL_TYPES = ["scipy.sparse._csr.csr_matrix"]
+INTENT_MODEL_TYPES = ["bot.nlu.spelling.written_lower", "scipy.sparse._csr.csr_matrix"]
 #: Intents in the ranking Rasa reports (its own classifiers' default).
 RANKING_LENGTH = 10
 
 
 def intent_model() -> Pipeline:
-    """Word 1-2-grams and character 2-5-grams (misspellings, compounds),
-    TF-IDF weighted, into a logistic regression that weighs every intent
-    alike however many examples it has. bench/nlu_baseline.py
-    cross-validates this same model in a minute."""
+    """Word 1-2-grams and character 2-5-grams (misspellings, compounds) of
+    the text in its written form, lower-cased, TF-IDF weighted, into a
+    logistic regression that weighs every intent alike however many
+    examples it has. bench/nlu_baseline.py cross-validates this same model
+    in a minute."""
     features = make_union(
-        TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"[^\s]+"),
-        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True),
+        TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"[^\s]+", preprocessor=written_lower),
+        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, preprocessor=written_lower),
     )
     return make_pipeline(features, LogisticRegression(C=30, max_iter=3000, class_weight="balanced"))
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
+class EverydayDanishTokenizer(WhitespaceTokenizer):
+    """Whitespace tokens whose lemma is the word's written form. The tokens
+    keep the text as typed, so entity positions are unchanged."""
+
+    def tokenize(self, message: Message, attribute: str) -> list[Token]:
+        tokens = super().tokenize(message, attribute)
+        for token, lemma in zip(tokens, normalise_words([t.text for t in tokens]), strict=True):
+            token.lemma = lemma
+        return tokens
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -166,7 +186,8 @@ class UnknownWordsClassifier(GraphComponent):
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             predicted = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
-            if predicted == DEFAULT_NLU_FALLBACK_INTENT_NAME or not self.vocabulary.is_unknown(message.get(TEXT) or ""):
+            text = normalise(message.get(TEXT) or "")
+            if predicted == DEFAULT_NLU_FALLBACK_INTENT_NAME or not self.vocabulary.is_unknown(text):
                 continue
             fallback = {INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME, PREDICTED_CONFIDENCE_KEY: 1.0}
             message.set(INTENT, fallback, add_to_output=True)

@@ -1,0 +1,90 @@
+"""The running assistant for the end-to-end benchmarks, and one chat turn.
+
+bench.nlu and bench.e2e send development questions through POST /api/chat
+to the three real processes, started with the trained model on free ports
+with throwaway SQLite databases, exactly as the integration tests do.
+"""
+
+from __future__ import annotations
+
+import secrets
+import socket
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from bot.model import train
+from bot.settings import Settings, get_settings
+from bot.stack import Stack
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def bench_settings(scratch: Path) -> Settings:
+    """The settings with free ports, a random token and databases in `scratch`."""
+    return get_settings().model_copy(
+        update={
+            "web_port": _free_port(),
+            "rasa_port": _free_port(),
+            "actions_port": _free_port(),
+            "rasa_token": SecretStr(secrets.token_urlsafe(16)),
+            "database_url": f"sqlite:///{scratch / 'app.db'}",
+            "tracker_database_url": f"sqlite:///{scratch / 'tracker.db'}",
+        }
+    )
+
+
+@contextmanager
+def running_chat(prefix: str) -> Iterator[httpx.Client]:
+    """Start the assistant (training the model first if it is stale), warm it
+    up, and yield an HTTP client for its front door; stop it afterwards."""
+    scratch = Path(tempfile.mkdtemp(prefix=f"{prefix}-"))
+    stack = Stack(bench_settings(scratch), train(), log_dir=scratch)
+    stack.start()
+    try:
+        stack.wait_ready()
+        stack.warm_up()
+        with httpx.Client(base_url=stack.web_url, timeout=60) as client:
+            yield client
+    finally:
+        stack.stop()
+
+
+def new_sender() -> str:
+    """A conversation id as the widget makes one: 128 random bits (28 characters)."""
+    return f"bench-{secrets.token_urlsafe(16)}"
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What the assistant sent back for one message, and how long it took."""
+
+    messages: list[dict[str, Any]]
+    ms: float
+
+    @property
+    def custom(self) -> dict[str, Any]:
+        """The `custom` of the message that carries the turn's kind."""
+        return next((m["custom"] for m in self.messages if "kind" in (m.get("custom") or {})), {})
+
+    @property
+    def kind(self) -> str:
+        return self.custom.get("kind", "none")
+
+
+def send(client: httpx.Client, sender: str, text: str, metadata: dict[str, str]) -> Turn:
+    started = time.perf_counter()
+    response = client.post("/api/chat", json={"sender": sender, "message": text, "metadata": metadata})
+    response.raise_for_status()
+    return Turn(response.json(), (time.perf_counter() - started) * 1000)
