@@ -37,6 +37,7 @@ test: model lint test-knowledge test-rasa-data test-python test-stories
 
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 test-knowledge: setup
 	$(PY) -m bot.knowledge validate

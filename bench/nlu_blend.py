@@ -26,7 +26,7 @@ from typing import Any
 import numpy
 import rasa.nlu.test as rasa_test
 from rasa.__main__ import main as rasa_main
-from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
+from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from sklearn.metrics import classification_report
 
@@ -60,18 +60,16 @@ class Recorder:
 
     def install(self) -> None:
         recorder = self
-        process = components.LinearIntentClassifier.process
+        confidences = components.LinearIntentClassifier.confidences
         combine = rasa_test.combine_result
 
-        # Rasa validates a component's methods by their signature: `self`
-        # must keep its name and have no annotation.
-        def recording(self, messages: list[Message]) -> list[Message]:
-            texts = [message.get(TEXT) or "" for message in messages]
-            for message, text, probabilities in zip(messages, texts, self.model.predict_proba(texts), strict=True):
-                diet = {i[INTENT_NAME_KEY]: i[PREDICTED_CONFIDENCE_KEY] for i in message.get(INTENT_RANKING_KEY) or []}
-                linear = {str(name): float(p) for name, p in zip(self.model.classes_, probabilities, strict=True)}
-                recorder.held_out.append(HeldOut(recorder.intent_of[text], diet, linear))
-            return process(self, messages)
+        def recording(
+            classifier: components.LinearIntentClassifier, messages: list[Message]
+        ) -> list[tuple[dict[str, float], dict[str, float]]]:
+            found = confidences(classifier, messages)
+            for message, (diet, linear) in zip(messages, found, strict=True):
+                recorder.held_out.append(HeldOut(recorder.intent_of[message.get(TEXT) or ""], diet, linear))
+            return found
 
         async def test_folds_only(*args: Any) -> Any:
             # cross_validate passes the result lists only for a test fold.
@@ -81,7 +79,8 @@ class Recorder:
             recorder.intent_of = {e.get(TEXT): e.get(INTENT) for e in data.intent_examples}
             return await combine(*args)
 
-        components.LinearIntentClassifier.process = recording
+        # The classifier itself runs unchanged; only what it reads is recorded.
+        components.LinearIntentClassifier.confidences = recording  # type: ignore[method-assign]
         rasa_test.combine_result = test_folds_only
 
 

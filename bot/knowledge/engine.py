@@ -26,6 +26,7 @@ from functools import cached_property
 
 import bm25s
 import numpy as np
+import numpy.typing as npt
 import Stemmer
 from bm25s.stopwords import STOPWORDS_DANISH
 from rapidfuzz import fuzz, process
@@ -35,6 +36,9 @@ from bot.knowledge.schema import Article
 from bot.knowledge.store import KnowledgeBase
 from bot.nlu.spelling import normalise
 from bot.taxonomy import BOTH_AUDIENCES, Audience, Municipality, Topic, municipality_spans
+
+#: A score per article, in the index's order.
+Scores = npt.NDArray[np.float64]
 
 _WORD = re.compile(r"[a-zæøå0-9]+(?:-[a-zæøå0-9]+)*")
 #: Words that carry no meaning for retrieval, beyond the standard stop list.
@@ -253,7 +257,8 @@ class Analyzer:
         self._stemmer = Stemmer.Stemmer("danish")
 
     def stems(self, tokens: list[str]) -> list[str]:
-        return self._stemmer.stemWords(tokens)
+        stems: list[str] = self._stemmer.stemWords(tokens)
+        return stems
 
     def repair(self, token: str, vocabulary: frozenset[str], choices: list[str]) -> list[str]:
         """Return known words for an unknown token: a compound split or a typo fix."""
@@ -344,21 +349,24 @@ class MunicipalityIndex:
         numbers ("og i Ballerup?" and "hun er 17" have none)."""
         return any(not stem.isdigit() for stem in self.query_stems(question))
 
-    def char_scores(self, question: str) -> np.ndarray:
+    def char_scores(self, question: str) -> Scores:
         """Character n-gram BM25 over whole articles, relative to the best
         (1): robust to inflection, misspelling and compounds."""
         grams = [g for g in char_grams(self.query_words(question)) if g in self._chars.vocab_dict]
         scores = self._chars.get_scores(grams) if grams else np.zeros(len(self.articles))
         top = scores.max()
-        return scores / top if top > 0 else scores
+        relative: Scores = scores / top if top > 0 else scores
+        return relative
 
-    def scores(self, question: str, unknown_weight: float = 1.0) -> np.ndarray:
+    def scores(self, question: str, unknown_weight: float = 1.0) -> Scores:
         """Normalised score per article: the words' score (see `word_scores`),
         ranked partly by character n-grams (`char_scores`) on the same scale."""
         by_words = self.word_scores(question, unknown_weight)
-        return (1 - self._char_share) * by_words + self._char_share * self.char_scores(question) * by_words.max()
+        by_characters = self.char_scores(question) * by_words.max()
+        ranked: Scores = (1 - self._char_share) * by_words + self._char_share * by_characters
+        return ranked
 
-    def word_scores(self, question: str, unknown_weight: float = 1.0) -> np.ndarray:
+    def word_scores(self, question: str, unknown_weight: float = 1.0) -> Scores:
         """Per article, the share of the question's words matched, measured
         against its most informative words (see `Tuning.ceiling_words`).
 
@@ -379,7 +387,8 @@ class MunicipalityIndex:
         best_passage = np.zeros(len(self.articles))
         np.maximum.at(best_passage, self._owners, passage_scores)
         whole_article = self._articles_bm25.get_scores(known) / ceiling
-        return (1 - self._share) * best_passage + self._share * whole_article
+        shares: Scores = (1 - self._share) * best_passage + self._share * whole_article
+        return shares
 
 
 def _uncovered(articles: list[Article]) -> tuple[Gap, ...]:
@@ -437,7 +446,7 @@ class Engine:
         hits = tuple(Hit(index.articles[i], float(scores[i])) for i in order if scores[i] > 0)
         return SearchResult(hits=hits, decision=self._decide(hits, nlu_sure))
 
-    def _within(self, question: str, index: MunicipalityIndex, subject: Subject, unknown: float) -> np.ndarray:
+    def _within(self, question: str, index: MunicipalityIndex, subject: Subject, unknown: float) -> Scores:
         """A follow-up's scores blended with its subject's, the subject's topic
         favoured. A follow-up without words of its own, or with only a number
         ("og i Ballerup?", "hun er 17"), is the subject asked again; one whose

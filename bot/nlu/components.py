@@ -66,7 +66,7 @@ class EverydayDanishTokenizer(WhitespaceTokenizer):
     keep the text as typed, so entity positions are unchanged."""
 
     def tokenize(self, message: Message, attribute: str) -> list[Token]:
-        tokens = super().tokenize(message, attribute)
+        tokens: list[Token] = super().tokenize(message, attribute)
         for token, lemma in zip(tokens, normalise_words([t.text for t in tokens]), strict=True):
             token.lemma = lemma
         return tokens
@@ -119,20 +119,25 @@ class LinearIntentClassifier(GraphComponent):
             skops.io.dump(self.model, directory / INTENT_MODEL_FILE)
         return self._resource
 
-    def process(self, messages: list[Message]) -> list[Message]:
+    def confidences(self, messages: list[Message]) -> list[tuple[dict[str, float], dict[str, float]]]:
+        """DIET's and the linear model's confidence in each intent, per message
+        (bench/nlu_blend.py records them to choose `linear_weight`)."""
         texts = [message.get(TEXT) or "" for message in messages]
-        for message, probabilities in zip(messages, self.model.predict_proba(texts), strict=True):
-            diet = {i[INTENT_NAME_KEY]: i[PREDICTED_CONFIDENCE_KEY] for i in message.get(INTENT_RANKING_KEY) or []}
-            ranking = sorted(
-                (
-                    {
-                        INTENT_NAME_KEY: str(name),
-                        PREDICTED_CONFIDENCE_KEY: blend(float(p), diet.get(name), self.linear_weight),
-                    }
-                    for name, p in zip(self.model.classes_, probabilities, strict=True)
-                ),
-                key=lambda intent: -intent[PREDICTED_CONFIDENCE_KEY],
-            )[:RANKING_LENGTH]
+        return [
+            (
+                {i[INTENT_NAME_KEY]: i[PREDICTED_CONFIDENCE_KEY] for i in message.get(INTENT_RANKING_KEY) or []},
+                {str(name): float(p) for name, p in zip(self.model.classes_, probabilities, strict=True)},
+            )
+            for message, probabilities in zip(messages, self.model.predict_proba(texts), strict=True)
+        ]
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message, (diet, linear) in zip(messages, self.confidences(messages), strict=True):
+            blended = {name: blend(p, diet.get(name), self.linear_weight) for name, p in linear.items()}
+            ranking = [
+                {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: confidence}
+                for name, confidence in sorted(blended.items(), key=lambda item: -item[1])[:RANKING_LENGTH]
+            ]
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
         return messages
