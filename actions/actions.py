@@ -13,7 +13,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, ActiveLoop, EventType, Restarted, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.dialogue import turns
+from bot.dialogue import slots, turns
 from bot.dialogue.audience import infer_audience
 from bot.dialogue.feedback import HELPFUL, NOT_HELPFUL, answered_question, typed_helpful
 from bot.dialogue.turns import Context, Reply
@@ -21,7 +21,6 @@ from bot.knowledge.service import get_engine
 from bot.taxonomy import Audience, Municipality, find_municipality, parse_municipality
 
 DomainDict = dict[str, Any]
-SESSION_METADATA = "session_started_metadata"
 
 
 def _metadata(tracker: Tracker) -> dict[str, Any]:
@@ -51,15 +50,15 @@ def context_of(tracker: Tracker) -> Context:
     typed = "" if text.startswith("/") else text  # a button payload names no municipality
     municipality = (
         find_municipality(typed)
-        or _municipality(tracker.get_slot(turns.MUNICIPALITY))
+        or _municipality(tracker.get_slot(slots.MUNICIPALITY))
         or _municipality(metadata.get("municipality"))
     )
     # Clear employer wording in this message wins over the page's default
     # ("borger") and over what an earlier turn assumed.
     audience = (
-        infer_audience(text) or _audience(tracker.get_slot(turns.AUDIENCE)) or _audience(metadata.get("audience"))
+        infer_audience(text) or _audience(tracker.get_slot(slots.AUDIENCE)) or _audience(metadata.get("audience"))
     )
-    streak = int(tracker.get_slot(turns.FALLBACK_STREAK) or 0)
+    streak = int(tracker.get_slot(slots.FALLBACK_STREAK) or 0)
     latest = tracker.latest_message or {}
     intent = (latest.get("intent") or {}).get("name")
     nlu_sure, leans_out_of_scope = turns.nlu_signals(intent, latest.get("intent_ranking") or [])
@@ -69,32 +68,32 @@ def context_of(tracker: Tracker) -> Context:
         audience,
         streak,
         nlu_sure,
-        last_question=tracker.get_slot(turns.LAST_QUESTION),
-        last_article=tracker.get_slot(turns.LAST_ARTICLE),
+        last_question=tracker.get_slot(slots.LAST_QUESTION),
+        last_article=tracker.get_slot(slots.LAST_ARTICLE),
         leans_out_of_scope=leans_out_of_scope,
     )
 
 
 def _remembered(ctx: Context) -> dict[str, Any]:
     """Slots for the municipality and audience this turn used."""
-    slots: dict[str, Any] = {}
+    remembered: dict[str, Any] = {}
     if ctx.municipality:
-        slots[turns.MUNICIPALITY] = ctx.municipality.value
+        remembered[slots.MUNICIPALITY] = ctx.municipality.value
     if ctx.audience:
-        slots[turns.AUDIENCE] = ctx.audience.value
-    return slots
+        remembered[slots.AUDIENCE] = ctx.audience.value
+    return remembered
 
 
 def send(dispatcher: CollectingDispatcher, reply: Reply, ctx: Context | None = None) -> list[EventType]:
     for message in reply.messages:
         dispatcher.utter_message(**message.dispatch_kwargs())
-    slots = {**(_remembered(ctx) if ctx else {}), **reply.slots}
-    return [SlotSet(name, value) for name, value in slots.items()]
+    changed = {**(_remembered(ctx) if ctx else {}), **reply.slots}
+    return [SlotSet(name, value) for name, value in changed.items()]
 
 
 #: Slots a new session does not carry over: a user back after a while has
 #: no follow-up to the answer they got last time.
-NOT_CARRIED = frozenset({SESSION_METADATA, turns.LAST_QUESTION, turns.LAST_ARTICLE})
+NOT_CARRIED = frozenset({slots.SESSION_METADATA, slots.LAST_QUESTION, slots.LAST_ARTICLE})
 
 
 class ActionSessionStart(Action):
@@ -107,13 +106,13 @@ class ActionSessionStart(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         events: list[EventType] = [SessionStarted()]
         carried = {k: v for k, v in tracker.slots.items() if v is not None and k not in NOT_CARRIED}
-        metadata = tracker.get_slot(SESSION_METADATA) or {}
+        metadata = tracker.get_slot(slots.SESSION_METADATA) or {}
         municipality = _municipality(metadata.get("municipality"))
         audience = _audience(metadata.get("audience"))
         if municipality:
-            carried[turns.MUNICIPALITY] = municipality.value
+            carried[slots.MUNICIPALITY] = municipality.value
         if audience:
-            carried[turns.AUDIENCE] = audience.value
+            carried[slots.AUDIENCE] = audience.value
         events += [SlotSet(name, value) for name, value in carried.items()]
         events.append(ActionExecuted("action_listen"))
         return events
@@ -138,7 +137,7 @@ class ActionSetMunicipality(Action):
         entity = _municipality(next(tracker.get_latest_entity_values("municipality"), None))
         chosen = entity or find_municipality(ctx.text)
         ctx = dataclasses.replace(ctx, municipality=chosen)
-        reply = turns.set_municipality(get_engine(), ctx, tracker.get_slot(turns.PENDING_QUESTION))
+        reply = turns.set_municipality(get_engine(), ctx, tracker.get_slot(slots.PENDING_QUESTION))
         return send(dispatcher, reply)
 
 
@@ -176,7 +175,7 @@ class ActionCrisis(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         # Crisis ends any form: the emergency numbers come first.
-        return [*send(dispatcher, turns.crisis()), ActiveLoop(None), SlotSet("requested_slot", None)]
+        return [*send(dispatcher, turns.crisis()), ActiveLoop(None), SlotSet(slots.REQUESTED_SLOT, None)]
 
 
 class ActionPersonalCase(Action):
@@ -207,7 +206,7 @@ class ActionFeedback(Action):
         helpful = next(tracker.get_latest_entity_values("helpful"), None)
         if helpful not in (HELPFUL, NOT_HELPFUL):
             helpful = typed_helpful(_text(tracker))
-        article_id = tracker.get_slot(turns.LAST_ARTICLE)
+        article_id = tracker.get_slot(slots.LAST_ARTICLE)
         question = answered_question(tracker.events, article_id) if helpful == NOT_HELPFUL else None
         return send(dispatcher, turns.feedback(helpful, article_id, question))
 

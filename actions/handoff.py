@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.actions import DomainDict, context_of, send
-from bot.dialogue import handoff, turns
+from bot.dialogue import handoff, slots, turns
 from bot.dialogue.contact import contact_route
 from bot.dialogue.messages import Kind
 from bot.dialogue.transcript import read_transcript
@@ -26,12 +26,12 @@ from bot.settings import DEFAULT_OPENING_HOURS, get_settings
 from bot.storage.db import session_scope, with_retry
 from bot.taxonomy import Author, Channel, HandoffReason, Municipality, parse_municipality
 
-RESET_FORM = [SlotSet(name, None) for name in handoff.FORM_SLOTS]
+RESET_FORM = [SlotSet(name, None) for name in slots.HANDOFF_FORM]
 log = get_logger("bot.actions")
 
 
 def _municipality(tracker: Tracker) -> Municipality | None:
-    return parse_municipality(tracker.get_slot(turns.MUNICIPALITY) or "")
+    return parse_municipality(tracker.get_slot(slots.MUNICIPALITY) or "")
 
 
 def _hours(tracker: Tracker) -> str:
@@ -53,13 +53,13 @@ class ActionRequestHuman(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         ctx = context_of(tracker)
-        accepted_offer = tracker.get_slot(turns.HANDOFF_OFFERED) and tracker.get_intent_of_latest_message() == "affirm"
-        reason = _reason(tracker.get_slot(turns.HANDOFF_REASON) if accepted_offer else None)
+        accepted_offer = tracker.get_slot(slots.HANDOFF_OFFERED) and tracker.get_intent_of_latest_message() == "affirm"
+        reason = _reason(tracker.get_slot(slots.HANDOFF_REASON) if accepted_offer else None)
         team = handoff.team_for(ctx.audience, ctx.text)
-        slots = {turns.HANDOFF_REASON: reason.value, turns.HANDOFF_OFFERED: False}
+        chosen: dict[str, Any] = {slots.HANDOFF_REASON: reason.value, slots.HANDOFF_OFFERED: False}
         if ctx.municipality:
-            slots[turns.MUNICIPALITY] = ctx.municipality.value
-        return [*send(dispatcher, Reply([handoff.intro(team)], slots)), *RESET_FORM]
+            chosen[slots.MUNICIPALITY] = ctx.municipality.value
+        return [*send(dispatcher, Reply([handoff.intro(team)], chosen)), *RESET_FORM]
 
 
 class ActionAskHandoffChannel(Action):
@@ -85,22 +85,22 @@ class _AskAction(Action):
 
 
 class ActionAskMunicipality(_AskAction):
-    slot = turns.MUNICIPALITY
+    slot = slots.MUNICIPALITY
     message = staticmethod(handoff.ask_municipality)
 
 
 class ActionAskContactName(_AskAction):
-    slot = handoff.CONTACT_NAME
+    slot = slots.CONTACT_NAME
     message = staticmethod(handoff.ask_name)
 
 
 class ActionAskContactInfo(_AskAction):
-    slot = handoff.CONTACT_INFO
+    slot = slots.CONTACT_INFO
     message = staticmethod(handoff.ask_contact)
 
 
 class ActionAskHandoffDescription(_AskAction):
-    slot = handoff.DESCRIPTION
+    slot = slots.HANDOFF_DESCRIPTION
     message = staticmethod(handoff.ask_description)
 
 
@@ -111,7 +111,8 @@ class ValidateHandoffForm(FormValidationAction):
     async def required_slots(
         self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[str]:
-        return handoff.required_slots(tracker.get_slot(handoff.CHANNEL), bool(tracker.get_slot(turns.MUNICIPALITY)))
+        channel, municipality = tracker.get_slot(slots.HANDOFF_CHANNEL), tracker.get_slot(slots.MUNICIPALITY)
+        return handoff.required_slots(channel, bool(municipality))
 
     def _checked(self, slot: str, checked: handoff.Checked, dispatcher: CollectingDispatcher) -> dict[str, Any]:
         _dispatch_problem(dispatcher, checked.problem)
@@ -138,32 +139,32 @@ class ValidateHandoffForm(FormValidationAction):
     def validate_municipality(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        return self._checked(turns.MUNICIPALITY, handoff.check_municipality(str(value)), dispatcher)
+        return self._checked(slots.MUNICIPALITY, handoff.check_municipality(str(value)), dispatcher)
 
     def validate_handoff_channel(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         hours = _hours(tracker)
         checked = handoff.check_channel(str(value), is_open(hours), hours)
-        return self._checked_or_answered(handoff.CHANNEL, checked, dispatcher, tracker)
+        return self._checked_or_answered(slots.HANDOFF_CHANNEL, checked, dispatcher, tracker)
 
     def validate_contact_name(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         # A question is never a name, so it is answered before the name is checked.
-        return self._digression(handoff.CONTACT_NAME, dispatcher, tracker) or self._checked(
-            handoff.CONTACT_NAME, handoff.check_name(str(value)), dispatcher
+        return self._digression(slots.CONTACT_NAME, dispatcher, tracker) or self._checked(
+            slots.CONTACT_NAME, handoff.check_name(str(value)), dispatcher
         )
 
     def validate_contact_info(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        return self._checked_or_answered(handoff.CONTACT_INFO, handoff.check_contact(str(value)), dispatcher, tracker)
+        return self._checked_or_answered(slots.CONTACT_INFO, handoff.check_contact(str(value)), dispatcher, tracker)
 
     def validate_handoff_description(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        return self._checked(handoff.DESCRIPTION, handoff.check_description(str(value)), dispatcher)
+        return self._checked(slots.HANDOFF_DESCRIPTION, handoff.check_description(str(value)), dispatcher)
 
 
 def _reason(value: Any) -> HandoffReason:
@@ -179,10 +180,10 @@ def _new_case(tracker: Tracker) -> NewCase:
     if municipality is None:
         raise ValueError("the handoff form always asks for the municipality")
     transcript = read_transcript(tracker.events)
-    description = tracker.get_slot(handoff.DESCRIPTION) or ""
-    reason = HandoffReason.CRISIS if is_crisis(description) else _reason(tracker.get_slot(turns.HANDOFF_REASON))
-    contact = tracker.get_slot(handoff.CONTACT_INFO)
-    name = tracker.get_slot(handoff.CONTACT_NAME)
+    description = tracker.get_slot(slots.HANDOFF_DESCRIPTION) or ""
+    reason = HandoffReason.CRISIS if is_crisis(description) else _reason(tracker.get_slot(slots.HANDOFF_REASON))
+    contact = tracker.get_slot(slots.CONTACT_INFO)
+    name = tracker.get_slot(slots.CONTACT_NAME)
     # The team follows the audience, or an employer's words anywhere in the
     # conversation ("virksomhedskonsulent").
     citizen_lines = " ".join(text for author, text in transcript.lines if author is Author.CITIZEN)
@@ -190,7 +191,7 @@ def _new_case(tracker: Tracker) -> NewCase:
         sender=tracker.sender_id,
         municipality=municipality,
         team=handoff.team_for(ctx.audience, citizen_lines),
-        channel=Channel(tracker.get_slot(handoff.CHANNEL)),
+        channel=Channel(tracker.get_slot(slots.HANDOFF_CHANNEL)),
         reason=reason,
         topic=transcript.topic,
         article_ids=transcript.article_ids,
@@ -220,7 +221,7 @@ class ActionSubmitHandoff(Action):
         return "action_submit_handoff"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        if not tracker.get_slot(handoff.CHANNEL):
+        if not tracker.get_slot(slots.HANDOFF_CHANNEL):
             return send(dispatcher, Reply([handoff.nothing_to_send()]))
         new = _new_case(tracker)
         try:
@@ -230,7 +231,7 @@ class ActionSubmitHandoff(Action):
             return send(dispatcher, Reply([handoff.not_stored(contact_route(get_engine().kb, new.municipality))]))
         contact = new.contact_phone or new.contact_email
         confirmation = handoff.submitted(new.channel, contact, position, urgent=new.reason is HandoffReason.CRISIS)
-        reply = Reply([confirmation], {turns.HANDOFF_REASON: None})
+        reply = Reply([confirmation], {slots.HANDOFF_REASON: None})
         return [*send(dispatcher, reply), *RESET_FORM]
 
 
@@ -239,5 +240,5 @@ class ActionCancelHandoff(Action):
         return "action_cancel_handoff"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        reply = Reply([handoff.cancelled()], {turns.HANDOFF_REASON: None})
-        return [*send(dispatcher, reply), *RESET_FORM, ActiveLoop(None), SlotSet("requested_slot", None)]
+        reply = Reply([handoff.cancelled()], {slots.HANDOFF_REASON: None})
+        return [*send(dispatcher, reply), *RESET_FORM, ActiveLoop(None), SlotSet(slots.REQUESTED_SLOT, None)]

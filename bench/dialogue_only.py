@@ -17,7 +17,7 @@ from collections import defaultdict
 from typing import Any
 
 from bench.chat import Turn
-from bot.dialogue import turns
+from bot.dialogue import slots, turns
 from bot.dialogue.audience import infer_audience
 from bot.dialogue.turns import Context, Reply
 from bot.knowledge.engine import Engine
@@ -30,38 +30,38 @@ class DialogueOnly:
         self.slots: dict[str, dict[str, Any]] = defaultdict(dict)
 
     def __call__(self, sender: str, text: str, metadata: dict[str, str]) -> Turn:
-        slots = self.slots[sender]
-        ctx = self._context(slots, text, metadata)
+        known = self.slots[sender]
+        ctx = self._context(known, text, metadata)
         named = parse_municipality(text)
         if named:
-            pending = slots.get(turns.PENDING_QUESTION)
+            pending = known.get(slots.PENDING_QUESTION)
             reply = turns.set_municipality(self.engine, dataclasses.replace(ctx, municipality=named), pending)
         else:
             reply = turns.question(self.engine, ctx)
-        self._remember(slots, ctx, reply)
+        self._remember(known, ctx, reply)
         return Turn([_as_sent(m) for m in reply.messages], 0.0)
 
     @staticmethod
-    def _context(slots: dict[str, Any], text: str, metadata: dict[str, str]) -> Context:
-        municipality = slots.get(turns.MUNICIPALITY) or metadata.get("municipality")
-        audience = slots.get(turns.AUDIENCE) or metadata.get("audience")
+    def _context(known: dict[str, Any], text: str, metadata: dict[str, str]) -> Context:
+        municipality = known.get(slots.MUNICIPALITY) or metadata.get("municipality")
+        audience = known.get(slots.AUDIENCE) or metadata.get("audience")
         return Context(
             text,
             find_municipality(text) or (Municipality(municipality) if municipality else None),
             infer_audience(text) or (Audience(audience) if audience else None),
-            int(slots.get(turns.FALLBACK_STREAK) or 0),
+            int(known.get(slots.FALLBACK_STREAK) or 0),
             nlu_sure=True,
-            last_question=slots.get(turns.LAST_QUESTION),
-            last_article=slots.get(turns.LAST_ARTICLE),
+            last_question=known.get(slots.LAST_QUESTION),
+            last_article=known.get(slots.LAST_ARTICLE),
         )
 
     @staticmethod
-    def _remember(slots: dict[str, Any], ctx: Context, reply: Reply) -> None:
+    def _remember(known: dict[str, Any], ctx: Context, reply: Reply) -> None:
         if ctx.municipality:
-            slots[turns.MUNICIPALITY] = ctx.municipality.value
+            known[slots.MUNICIPALITY] = ctx.municipality.value
         if ctx.audience:
-            slots[turns.AUDIENCE] = ctx.audience.value
-        slots.update(reply.slots)
+            known[slots.AUDIENCE] = ctx.audience.value
+        known.update(reply.slots)
 
 
 def _as_sent(message: Any) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.dialogue import reading, turns
+from bot.dialogue import reading, slots, turns
 from bot.dialogue.answers import CHECK_THE_RULES, FEEDBACK_PROMPT, MAY_HAVE_CHANGED, answer_messages
 from bot.dialogue.audience import infer_audience
 from bot.dialogue.contact import GENERAL_ROUTE, contact_route
@@ -186,7 +186,7 @@ def test_question_without_municipality_asks_for_it_and_keeps_the_question(engine
     [message] = reply.messages
     assert message.custom["kind"] == Kind.CLARIFY.value
     assert [b.title for b in message.buttons] == ["Ballerup", "Gladsaxe", "Rødovre", "Rudersdal"]
-    assert reply.slots == {turns.PENDING_QUESTION: "Hvad er et fleksjob?"}
+    assert reply.slots == {slots.PENDING_QUESTION: "Hvad er et fleksjob?"}
 
 
 def test_question_with_municipality_answers_from_that_municipality(engine: Engine) -> None:
@@ -195,8 +195,8 @@ def test_question_with_municipality_answers_from_that_municipality(engine: Engin
     assert kinds(reply.messages) == [Kind.ANSWER.value]
     assert answer.custom["topic"] == Topic.FLEKSJOB.value
     assert engine.kb.article(answer.custom["article_id"]).municipality in (Municipality.RODOVRE, ALL_MUNICIPALITIES)
-    assert reply.slots[turns.LAST_ARTICLE] == answer.custom["article_id"]
-    assert reply.slots[turns.FALLBACK_STREAK] == 0
+    assert reply.slots[slots.LAST_ARTICLE] == answer.custom["article_id"]
+    assert reply.slots[slots.FALLBACK_STREAK] == 0
 
 
 def test_set_municipality_answers_the_pending_question(engine: Engine) -> None:
@@ -204,15 +204,15 @@ def test_set_municipality_answers_the_pending_question(engine: Engine) -> None:
     assert reply.messages[0].text == "Tak. Jeg svarer nu ud fra reglerne i Rødovre Kommune."
     assert kinds(reply.messages) == [Kind.ANSWER.value]
     assert reply.messages[1].custom["topic"] == Topic.FLEKSJOB.value
-    assert reply.slots[turns.MUNICIPALITY] == "rodovre"
-    assert reply.slots[turns.PENDING_QUESTION] is None
-    assert reply.slots[turns.LAST_ARTICLE] == reply.messages[1].custom["article_id"]
+    assert reply.slots[slots.MUNICIPALITY] == "rodovre"
+    assert reply.slots[slots.PENDING_QUESTION] is None
+    assert reply.slots[slots.LAST_ARTICLE] == reply.messages[1].custom["article_id"]
 
 
 def test_set_municipality_without_pending_question_acknowledges(engine: Engine) -> None:
     reply = turns.set_municipality(engine, Context("Gladsaxe", Municipality.GLADSAXE), None)
     assert [m.text for m in reply.messages] == ["Tak. Jeg svarer nu ud fra reglerne i Gladsaxe Kommune."]
-    assert reply.slots == {turns.MUNICIPALITY: "gladsaxe", turns.PENDING_QUESTION: None}
+    assert reply.slots == {slots.MUNICIPALITY: "gladsaxe", slots.PENDING_QUESTION: None}
 
 
 def test_set_municipality_asks_again_when_none_was_recognised(engine: Engine) -> None:
@@ -237,7 +237,7 @@ def test_another_municipality_is_told_the_assistant_covers_only_four(engine: Eng
 def test_question_naming_another_municipality_says_so_and_keeps_the_question(engine: Engine) -> None:
     reply = turns.question(engine, Context("kan jeg få fleksjob i Hvidovre"))
     assert "Hvidovre Kommune" in reply.messages[0].text
-    assert reply.slots == {turns.PENDING_QUESTION: "kan jeg få fleksjob i Hvidovre"}
+    assert reply.slots == {slots.PENDING_QUESTION: "kan jeg få fleksjob i Hvidovre"}
 
 
 def test_fallback_naming_another_municipality_says_so_instead_of_not_understood(engine: Engine) -> None:
@@ -245,21 +245,21 @@ def test_fallback_naming_another_municipality_says_so_instead_of_not_understood(
     [message] = reply.messages
     assert "Københavns Kommune" in message.text
     assert message.custom["kind"] == Kind.CLARIFY.value
-    assert reply.slots[turns.FALLBACK_STREAK] == 0
+    assert reply.slots[slots.FALLBACK_STREAK] == 0
 
 
 def test_out_of_scope_naming_another_municipality_names_the_four(engine: Engine) -> None:
     reply = turns.out_of_scope(engine, Context("jeg bor i Aarhus", Municipality.GLADSAXE, fallback_streak=1))
     [message] = reply.messages
     assert "Hører du til Aarhus Kommune" in message.text
-    assert reply.slots == {turns.FALLBACK_STREAK: 0, turns.HANDOFF_OFFERED: False}
+    assert reply.slots == {slots.FALLBACK_STREAK: 0, slots.HANDOFF_OFFERED: False}
 
 
 def test_audience_turn_naming_another_municipality_names_the_four(engine: Engine) -> None:
     reply = turns.set_audience(engine, Context("jeg bor i aarhus", Municipality.RUDERSDAL), None)
     [message] = reply.messages
     assert "Hører du til Aarhus Kommune" in message.text
-    assert turns.AUDIENCE not in reply.slots
+    assert slots.AUDIENCE not in reply.slots
 
 
 def test_out_of_scope_refuses_and_points_elsewhere(engine: Engine) -> None:
@@ -272,7 +272,7 @@ def test_out_of_scope_refuses_and_points_elsewhere(engine: Engine) -> None:
 def test_out_of_scope_is_overruled_when_the_knowledge_base_is_certain(engine: Engine) -> None:
     reply = turns.out_of_scope(engine, Context("kan jeg få et kursus i excel", Municipality.RUDERSDAL))
     assert reply.messages[0].custom["article_id"] == "rudersdal-opkvalificering-ledige"
-    assert reply.slots[turns.LAST_ARTICLE] == "rudersdal-opkvalificering-ledige"
+    assert reply.slots[slots.LAST_ARTICLE] == "rudersdal-opkvalificering-ledige"
 
 
 @pytest.mark.parametrize("text", ["hej hvordan har du det i dag", "hvordan søger jeg boligstøtte", "hvad er 2+2"])
@@ -301,7 +301,7 @@ def test_chosen_common_article_is_answered_everywhere(engine: Engine) -> None:
 def test_unanswerable_question_asks_to_rephrase_first(engine: Engine) -> None:
     reply = turns.question(engine, Context("hvornår bliver mit skrald hentet", Municipality.GLADSAXE))
     assert kinds(reply.messages) == [Kind.FALLBACK.value]
-    assert reply.slots == {turns.FALLBACK_STREAK: 1, turns.HANDOFF_OFFERED: False}
+    assert reply.slots == {slots.FALLBACK_STREAK: 1, slots.HANDOFF_OFFERED: False}
 
 
 def test_second_unanswerable_question_in_a_row_offers_a_caseworker(engine: Engine) -> None:
@@ -310,7 +310,7 @@ def test_second_unanswerable_question_in_a_row_offers_a_caseworker(engine: Engin
     [offer] = reply.messages
     assert offer.custom == {"kind": Kind.HANDOFF.value, "offer": "fallback"}
     assert [b.title for b in offer.buttons] == ["Ja tak", "Nej tak"]
-    assert reply.slots == {turns.HANDOFF_OFFERED: True, turns.HANDOFF_REASON: "fallback", turns.FALLBACK_STREAK: 0}
+    assert reply.slots == {slots.HANDOFF_OFFERED: True, slots.HANDOFF_REASON: "fallback", slots.FALLBACK_STREAK: 0}
 
 
 def test_fallback_answers_when_the_knowledge_base_is_sure(engine: Engine) -> None:
@@ -323,7 +323,7 @@ def test_fallback_asks_to_rephrase_then_offers_a_caseworker(engine: Engine) -> N
     assert first.messages[0].custom == {"kind": Kind.FALLBACK.value, "reason": "not_understood"}
     second = turns.fallback(engine, Context("blablabla", Municipality.GLADSAXE, fallback_streak=1))
     assert kinds(second.messages) == [Kind.HANDOFF.value]
-    assert second.slots[turns.HANDOFF_OFFERED] is True
+    assert second.slots[slots.HANDOFF_OFFERED] is True
 
 
 def test_fallback_offers_a_caseworker_at_once_to_someone_with_little_danish(engine: Engine) -> None:
@@ -331,7 +331,7 @@ def test_fallback_offers_a_caseworker_at_once_to_someone_with_little_danish(engi
     [offer] = reply.messages
     assert offer.custom == {"kind": Kind.HANDOFF.value, "offer": "fallback"}
     assert "korte og enkle ord" in (offer.text or "") and "medarbejder" in (offer.text or "")
-    assert reply.slots[turns.HANDOFF_OFFERED] is True
+    assert reply.slots[slots.HANDOFF_OFFERED] is True
 
 
 CRISIS_TEXT = "Jeg orker ikke mere, jeg tænker på selvmord"
@@ -345,8 +345,8 @@ def test_crisis_wording_gets_emergency_numbers_and_no_answer(
     [message] = reply.messages
     assert message.custom["kind"] == Kind.CRISIS.value
     assert all(number in (message.text or "") for number in CRISIS_NUMBERS)
-    assert reply.slots[turns.HANDOFF_REASON] == "crisis"
-    assert reply.slots[turns.HANDOFF_OFFERED] is True
+    assert reply.slots[slots.HANDOFF_REASON] == "crisis"
+    assert reply.slots[slots.HANDOFF_OFFERED] is True
 
 
 def test_crisis_is_answered_before_asking_for_the_municipality(engine: Engine) -> None:
@@ -362,9 +362,9 @@ def test_personal_case_offers_a_caseworker_and_does_not_judge_the_case(engine: E
     assert kinds(reply.messages) == [Kind.HANDOFF.value]
     assert all((m.text or "").startswith("Det gælder generelt:") for m in general)
     assert reply.slots == {
-        turns.HANDOFF_OFFERED: True,
-        turns.HANDOFF_REASON: "personal_case",
-        turns.FALLBACK_STREAK: 0,
+        slots.HANDOFF_OFFERED: True,
+        slots.HANDOFF_REASON: "personal_case",
+        slots.FALLBACK_STREAK: 0,
     }
 
 
@@ -379,7 +379,7 @@ def test_complaint_offers_a_caseworker(engine: Engine) -> None:
     assert offer.custom == {"kind": Kind.HANDOFF.value, "offer": "complaint"}
     assert "Du har ret til at klage." in (offer.text or "")
     assert kinds(reply.messages) == [Kind.HANDOFF.value]
-    assert reply.slots[turns.HANDOFF_REASON] == "complaint"
+    assert reply.slots[slots.HANDOFF_REASON] == "complaint"
 
 
 @pytest.mark.parametrize("municipality", list(Municipality), ids=lambda m: m.value)
@@ -414,23 +414,23 @@ def test_crisis_reply_offers_a_caseworker() -> None:
 def test_feedback_no_offers_a_caseworker() -> None:
     reply = turns.feedback("nej")
     assert [b.title for b in reply.messages[0].buttons] == ["Tal med en medarbejder"]
-    assert reply.slots == {turns.ANSWER_HELPFUL: "nej"}
+    assert reply.slots == {slots.ANSWER_HELPFUL: "nej"}
 
 
 def test_feedback_yes_thanks() -> None:
     reply = turns.feedback("ja")
     assert reply.messages[0].text == "Tak for din tilbagemelding."
-    assert reply.slots == {turns.ANSWER_HELPFUL: "ja"}
+    assert reply.slots == {slots.ANSWER_HELPFUL: "ja"}
 
 
 def test_set_audience_remembers_the_audience(engine: Engine) -> None:
     short = Context("vi er en virksomhed", Municipality.GLADSAXE)
-    assert turns.set_audience(engine, short, Audience.VIRKSOMHED).slots == {turns.AUDIENCE: "virksomhed"}
+    assert turns.set_audience(engine, short, Audience.VIRKSOMHED).slots == {slots.AUDIENCE: "virksomhed"}
     assert turns.set_audience(engine, short, None).slots == {}
 
 
 def test_decline_handoff_clears_the_offer() -> None:
-    assert turns.decline_handoff("nej tak").slots == {turns.HANDOFF_OFFERED: False, turns.HANDOFF_REASON: None}
+    assert turns.decline_handoff("nej tak").slots == {slots.HANDOFF_OFFERED: False, slots.HANDOFF_REASON: None}
 
 
 # -- safety ------------------------------------------------------------------
@@ -640,7 +640,7 @@ def test_set_audience_answers_a_question_in_the_same_message(engine: Engine) -> 
     reply = turns.set_audience(engine, Context(text, Municipality.RUDERSDAL), Audience.VIRKSOMHED)
     assert kinds(reply.messages) == ["answer"]
     assert reply.messages[0].custom["topic"] == "loentilskud"
-    assert reply.slots[turns.AUDIENCE] == "virksomhed"
+    assert reply.slots[slots.AUDIENCE] == "virksomhed"
 
 
 def test_set_municipality_answers_a_question_in_the_same_message(engine: Engine) -> None:
@@ -648,7 +648,7 @@ def test_set_municipality_answers_a_question_in_the_same_message(engine: Engine)
     reply = turns.set_municipality(engine, Context(text, Municipality.RODOVRE), None)
     assert kinds(reply.messages) == ["answer"]
     assert reply.messages[0].text.startswith("Tak. Jeg svarer nu ud fra reglerne i Rødovre Kommune.")
-    assert reply.slots[turns.MUNICIPALITY] == "rodovre"
+    assert reply.slots[slots.MUNICIPALITY] == "rodovre"
 
 
 def _annotated_feedback() -> list[tuple[str, str]]:
@@ -761,15 +761,15 @@ def asked(engine: Engine, text: str, municipality: Municipality, audience: Audie
         "",
         municipality,
         audience,
-        last_question=reply.slots[turns.LAST_QUESTION],
-        last_article=reply.slots[turns.LAST_ARTICLE],
+        last_question=reply.slots[slots.LAST_QUESTION],
+        last_article=reply.slots[slots.LAST_ARTICLE],
     )
 
 
 def test_an_answer_remembers_its_question_as_the_subject(engine: Engine) -> None:
     reply = turns.question(engine, Context("hvad går virksomhedspraktik ud på", Municipality.GLADSAXE))
-    assert reply.slots[turns.LAST_QUESTION] == "hvad går virksomhedspraktik ud på"
-    assert reply.slots[turns.LAST_ARTICLE] == reply.messages[0].custom["article_id"]
+    assert reply.slots[slots.LAST_QUESTION] == "hvad går virksomhedspraktik ud på"
+    assert reply.slots[slots.LAST_ARTICLE] == reply.messages[0].custom["article_id"]
 
 
 def test_a_follow_up_is_answered_within_the_subject_and_says_so(engine: Engine) -> None:
@@ -778,7 +778,7 @@ def test_a_follow_up_is_answered_within_the_subject_and_says_so(engine: Engine) 
     answer = reply.messages[0]
     assert answer.custom["topic"] == Topic.VIRKSOMHEDSPRAKTIK.value
     assert answer.custom["parts"]["scope"].startswith("Jeg går ud fra, at du spørger videre om virksomhedspraktik.")
-    assert "virksomhedspraktik" in reply.slots[turns.LAST_QUESTION]
+    assert "virksomhedspraktik" in reply.slots[slots.LAST_QUESTION]
 
 
 def test_a_new_subject_is_not_forced_into_the_last_one(engine: Engine) -> None:
@@ -786,7 +786,7 @@ def test_a_new_subject_is_not_forced_into_the_last_one(engine: Engine) -> None:
     reply = turns.question(engine, replace(before, text="hvad er en fastholdelsesplan"))
     assert reply.messages[0].custom["article_id"] == "alle-sygdom-fastholdelsesplan"
     assert "spørger videre" not in reply.messages[0].custom["parts"].get("scope", "")
-    assert reply.slots[turns.LAST_QUESTION] == "hvad er en fastholdelsesplan"
+    assert reply.slots[slots.LAST_QUESTION] == "hvad er en fastholdelsesplan"
 
 
 def test_a_new_municipality_answers_the_last_question_again_for_it(engine: Engine) -> None:
@@ -794,7 +794,7 @@ def test_a_new_municipality_answers_the_last_question_again_for_it(engine: Engin
     reply = turns.set_municipality(engine, replace(before, text="Gladsaxe", municipality=Municipality.GLADSAXE), None)
     assert reply.messages[0].text == "Tak. Jeg svarer nu ud fra reglerne i Gladsaxe Kommune."
     assert reply.messages[1].custom["article_id"] == "gladsaxe-kontakt-jobcenter"
-    assert reply.slots[turns.MUNICIPALITY] == "gladsaxe"
+    assert reply.slots[slots.MUNICIPALITY] == "gladsaxe"
 
 
 def test_a_municipality_named_in_a_follow_up_answers_there(engine: Engine) -> None:
@@ -811,7 +811,7 @@ def test_a_new_audience_answers_the_last_question_again_for_it(engine: Engine) -
     answer = reply.messages[0]
     assert answer.custom["topic"] == Topic.LOENTILSKUD.value
     assert engine.kb.article(answer.custom["article_id"]).audience in (Audience.VIRKSOMHED, "begge")
-    assert reply.slots[turns.AUDIENCE] == "virksomhed"
+    assert reply.slots[slots.AUDIENCE] == "virksomhed"
 
 
 def test_a_subject_without_an_article_is_said_honestly(engine: Engine) -> None:
@@ -820,8 +820,8 @@ def test_a_subject_without_an_article_is_said_honestly(engine: Engine) -> None:
     assert offer.custom == {"kind": Kind.HANDOFF.value, "offer": "fallback", "missing": "ledighedsydelse"}
     assert "ikke noget om ledighedsydelse" in (offer.text or "")
     assert [b.title for b in offer.buttons] == ["Ja tak", "Nej tak"]
-    assert reply.slots[turns.HANDOFF_OFFERED] is True
-    assert reply.slots[turns.LAST_ARTICLE] is None
+    assert reply.slots[slots.HANDOFF_OFFERED] is True
+    assert reply.slots[slots.LAST_ARTICLE] is None
 
 
 def test_after_a_subject_without_an_article_a_new_question_is_answered(engine: Engine) -> None:
@@ -830,7 +830,7 @@ def test_after_a_subject_without_an_article_a_new_question_is_answered(engine: E
         "kan jeg så komme i løntilskud i stedet",
         Municipality.RUDERSDAL,
         Audience.BORGER,
-        last_question=gap.slots[turns.LAST_QUESTION],
+        last_question=gap.slots[slots.LAST_QUESTION],
     )
     reply = turns.question(engine, after)
     assert reply.messages[0].custom["topic"] == Topic.LOENTILSKUD.value
@@ -843,7 +843,7 @@ def test_english_is_answered_in_english_with_a_caseworker(engine: Engine) -> Non
         assert offer.custom == {"kind": Kind.HANDOFF.value, "offer": "fallback", "language": "en"}
         assert "only answer in Danish" in (offer.text or "")
         assert [b.payload for b in offer.buttons] == ["/affirm", "/deny"]
-        assert reply.slots[turns.HANDOFF_OFFERED] is True
+        assert reply.slots[slots.HANDOFF_OFFERED] is True
 
 
 @pytest.mark.parametrize("text", ["kan jeg få fleksjob", "vi søger en medarbejder til vores team", "ok thanks"])

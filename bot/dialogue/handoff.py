@@ -12,18 +12,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from bot.dialogue import slots
 from bot.dialogue.messages import BotMessage, Button, Kind, intent_payload
 from bot.handoff.service import Notice
 from bot.opening_hours import describe
 from bot.safety import EMERGENCY_LINES
 from bot.taxonomy import MUNICIPALITY_CHOICES, Audience, Channel, HandoffReason, Municipality, Team, find_municipality
 
-CHANNEL = "handoff_channel"
-CONTACT_NAME = "contact_name"
-CONTACT_INFO = "contact_info"
-DESCRIPTION = "handoff_description"
-MUNICIPALITY = "municipality"
-FORM_SLOTS = (CHANNEL, CONTACT_NAME, CONTACT_INFO, DESCRIPTION)
 #: Value of contact_name when the citizen skips it.
 SKIPPED = "-"
 
@@ -162,11 +157,11 @@ def check_description(text: str) -> Checked:
 
 def required_slots(channel: str | None, municipality_known: bool) -> list[str]:
     """What the form still needs, given the channel chosen so far."""
-    slots = [] if municipality_known else [MUNICIPALITY]
-    slots.append(CHANNEL)
+    needed = [] if municipality_known else [slots.MUNICIPALITY]
+    needed.append(slots.HANDOFF_CHANNEL)
     if channel == Channel.CALLBACK.value:
-        slots += [CONTACT_NAME, CONTACT_INFO]
-    return [*slots, DESCRIPTION]
+        needed += [slots.CONTACT_NAME, slots.CONTACT_INFO]
+    return [*needed, slots.HANDOFF_DESCRIPTION]
 
 
 def submitted(channel: Channel, contact: str | None, position: int, urgent: bool = False) -> BotMessage:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from bot.dialogue import slots
 from bot.dialogue.answers import (
     HUMAN_BUTTON,
     Extras,
@@ -27,19 +28,7 @@ from bot.knowledge.engine import Decision, Engine, Subject
 from bot.knowledge.gaps import Gap
 from bot.knowledge.schema import Article
 from bot.safety import EMERGENCY_LINES, is_crisis, says_unwell
-from bot.taxonomy import Audience, Municipality, find_other_municipality
-
-# Slot names, shared with domain.yml.
-MUNICIPALITY = "municipality"
-AUDIENCE = "audience"
-PENDING_QUESTION = "pending_question"
-FALLBACK_STREAK = "fallback_streak"
-LAST_ARTICLE = "last_article_id"
-#: The question the last answer was for, standalone: the conversation's subject.
-LAST_QUESTION = "last_question"
-ANSWER_HELPFUL = "answer_helpful"
-HANDOFF_OFFERED = "handoff_offered"
-HANDOFF_REASON = "handoff_reason"
+from bot.taxonomy import Audience, HandoffReason, Municipality, find_other_municipality
 
 #: Failed turns in a row before the assistant offers a caseworker.
 FALLBACKS_BEFORE_OFFER = 2
@@ -92,22 +81,22 @@ class Reply:
     slots: dict[str, Any] = field(default_factory=dict)
 
 
-def _offer(reason: str, text: str, kind: Kind = Kind.HANDOFF, **custom: Any) -> BotMessage:
-    return BotMessage(text=text, buttons=YES_NO, custom={"kind": kind.value, "offer": reason, **custom})
+def _offer(reason: HandoffReason, text: str, kind: Kind = Kind.HANDOFF, **custom: Any) -> BotMessage:
+    return BotMessage(text=text, buttons=YES_NO, custom={"kind": kind.value, "offer": reason.value, **custom})
 
 
-def _offer_slots(reason: str) -> dict[str, Any]:
-    return {HANDOFF_OFFERED: True, HANDOFF_REASON: reason, FALLBACK_STREAK: 0}
+def _offer_slots(reason: HandoffReason) -> dict[str, Any]:
+    return {slots.HANDOFF_OFFERED: True, slots.HANDOFF_REASON: reason.value, slots.FALLBACK_STREAK: 0}
 
 
 def crisis() -> Reply:
     message = _offer(
-        "crisis",
+        HandoffReason.CRISIS,
         f"Det lyder meget svært, og det er godt, at du skriver.\n{EMERGENCY_LINES}\n"
         "Vil du have, at en medarbejder fra kommunen kontakter dig?",
         kind=Kind.CRISIS,
     )
-    return Reply([message], _offer_slots("crisis"))
+    return Reply([message], _offer_slots(HandoffReason.CRISIS))
 
 
 #: In English: the assistant answers only in Danish; a caseworker can help.
@@ -122,8 +111,8 @@ ENGLISH_BUTTONS = (Button("Yes, please", intent_payload("affirm")), Button("No, 
 
 def english() -> Reply:
     """A message in English gets an English reply and the offer of a caseworker."""
-    message = _offer("fallback", ENGLISH_OFFER, language="en")
-    return Reply([replace(message, buttons=ENGLISH_BUTTONS)], _offer_slots("fallback"))
+    message = _offer(HandoffReason.FALLBACK, ENGLISH_OFFER, language="en")
+    return Reply([replace(message, buttons=ENGLISH_BUTTONS)], _offer_slots(HandoffReason.FALLBACK))
 
 
 def _first_things(ctx: Context) -> Reply | None:
@@ -138,19 +127,19 @@ def _missed(ctx: Context, first_time: BotMessage) -> Reply:
     Someone who says they have little Danish is offered a person at once."""
     if says_little_danish(ctx.text):
         offer = _offer(
-            "fallback",
+            HandoffReason.FALLBACK,
             "Det er helt i orden. Skriv gerne med korte og enkle ord, så prøver jeg igen.\n"
             "Du kan også tale med en medarbejder. Vil du det?",
         )
-        return Reply([offer], _offer_slots("fallback"))
+        return Reply([offer], _offer_slots(HandoffReason.FALLBACK))
     streak = ctx.fallback_streak + 1
     if streak < FALLBACKS_BEFORE_OFFER:
-        return Reply([first_time], {FALLBACK_STREAK: streak, HANDOFF_OFFERED: False})
+        return Reply([first_time], {slots.FALLBACK_STREAK: streak, slots.HANDOFF_OFFERED: False})
     offer = _offer(
-        "fallback",
+        HandoffReason.FALLBACK,
         "Jeg kan desværre ikke hjælpe dig med det. Vil du tale med en medarbejder?",
     )
-    return Reply([offer], _offer_slots("fallback"))
+    return Reply([offer], _offer_slots(HandoffReason.FALLBACK))
 
 
 def question(engine: Engine, ctx: Context, article_id: str | None = None) -> Reply:
@@ -159,7 +148,7 @@ def question(engine: Engine, ctx: Context, article_id: str | None = None) -> Rep
     if first:
         return first
     if ctx.municipality is None:
-        return Reply([municipality_question(find_other_municipality(ctx.text))], {PENDING_QUESTION: ctx.text})
+        return Reply([municipality_question(find_other_municipality(ctx.text))], {slots.PENDING_QUESTION: ctx.text})
     chosen = _visible_article(engine, article_id, ctx.municipality)
     if chosen is not None:
         return _chosen(engine, ctx.municipality, engine.kb.article(chosen))
@@ -199,20 +188,21 @@ def _reply(
     if result.decision is Decision.ANSWER and result.best:
         return _answer(engine, municipality, finding, result.best.article, note)
     if clarify and result.decision is Decision.CLARIFY:
-        return Reply([clarify_message(result.hits)], {FALLBACK_STREAK: 0, HANDOFF_OFFERED: False})
+        return Reply([clarify_message(result.hits)], {slots.FALLBACK_STREAK: 0, slots.HANDOFF_OFFERED: False})
     return None
 
 
 def _gap(gap: Gap, query: str) -> Reply:
     """Say honestly that no article covers the subject, and offer a caseworker."""
     offer = _offer(
-        "fallback",
+        HandoffReason.FALLBACK,
         f"Det har jeg desværre ikke et svar på. Der står ikke noget om {gap.label} i de regler og politikker, "
         "jeg svarer ud fra.\nEn medarbejder kan svare dig. Du kan også læse mere på borger.dk.\n"
         "Vil du tale med en medarbejder?",
         missing=gap.label,
     )
-    return Reply([offer], {**_offer_slots("fallback"), LAST_QUESTION: query, LAST_ARTICLE: None})
+    subject = {slots.LAST_QUESTION: query, slots.LAST_ARTICLE: None}
+    return Reply([offer], {**_offer_slots(HandoffReason.FALLBACK), **subject})
 
 
 def _visible_article(engine: Engine, article_id: str | None, municipality: Municipality) -> str | None:
@@ -256,11 +246,11 @@ def _answer(
     return Reply(
         answer_messages(article, engine.kb, municipality, extras=extras),
         {
-            LAST_ARTICLE: article.id,
-            LAST_QUESTION: finding.query,
-            FALLBACK_STREAK: 0,
-            HANDOFF_OFFERED: False,
-            PENDING_QUESTION: None,
+            slots.LAST_ARTICLE: article.id,
+            slots.LAST_QUESTION: finding.query,
+            slots.FALLBACK_STREAK: 0,
+            slots.HANDOFF_OFFERED: False,
+            slots.PENDING_QUESTION: None,
         },
     )
 
@@ -288,7 +278,7 @@ def _other_municipality(ctx: Context) -> Reply | None:
     other = find_other_municipality(ctx.text)
     if not other:
         return None
-    return Reply([municipality_question(other)], {FALLBACK_STREAK: 0, HANDOFF_OFFERED: False})
+    return Reply([municipality_question(other)], {slots.FALLBACK_STREAK: 0, slots.HANDOFF_OFFERED: False})
 
 
 def _certain_answer(engine: Engine, ctx: Context) -> Reply | None:
@@ -363,12 +353,12 @@ def personal_case(engine: Engine, ctx: Context) -> Reply:
     if first:
         return first
     offer = _offer(
-        "personal_case",
+        HandoffReason.PERSONAL_CASE,
         "Jeg kan ikke se din sag, og jeg kan ikke vurdere den. Det kan en medarbejder.\n"
         "Vil du tale med en medarbejder om din sag?",
     )
     general = _general_rule(engine, ctx, ctx.text)
-    return Reply([offer, *([general] if general else [])], _offer_slots("personal_case"))
+    return Reply([offer, *([general] if general else [])], _offer_slots(HandoffReason.PERSONAL_CASE))
 
 
 def complaint(engine: Engine, ctx: Context) -> Reply:
@@ -377,11 +367,11 @@ def complaint(engine: Engine, ctx: Context) -> Reply:
     if first:
         return first
     offer = _offer(
-        "complaint",
+        HandoffReason.COMPLAINT,
         "Jeg er ked af, at du er utilfreds. Du har ret til at klage.\nVil du tale med en medarbejder om det?",
     )
     general = _general_rule(engine, ctx, COMPLAINT_QUERY)
-    return Reply([offer, *([general] if general else [])], _offer_slots("complaint"))
+    return Reply([offer, *([general] if general else [])], _offer_slots(HandoffReason.COMPLAINT))
 
 
 #: A message this long, or with a question mark, may be a question as well
@@ -415,14 +405,14 @@ def set_municipality(engine: Engine, ctx: Context, pending_question: str | None)
     if ctx.municipality is None:
         return Reply([municipality_question(find_other_municipality(ctx.text))])
     ack = f"Tak. Jeg svarer nu ud fra reglerne i {ctx.municipality.label} Kommune."
-    slots: dict[str, Any] = {MUNICIPALITY: ctx.municipality.value, PENDING_QUESTION: None}
+    chosen: dict[str, Any] = {slots.MUNICIPALITY: ctx.municipality.value, slots.PENDING_QUESTION: None}
     if pending_question:
         answered: Reply | None = question(engine, Context(pending_question, ctx.municipality, ctx.audience))
     else:
         answered = _answered_again(engine, ctx)
     if answered:
-        return Reply([BotMessage(text=ack), *answered.messages], {**slots, **answered.slots})
-    return Reply([BotMessage(text=ack, custom={"kind": Kind.SMALLTALK.value})], slots)
+        return Reply([BotMessage(text=ack), *answered.messages], {**chosen, **answered.slots})
+    return Reply([BotMessage(text=ack, custom={"kind": Kind.SMALLTALK.value})], chosen)
 
 
 def set_audience(engine: Engine, ctx: Context, audience: Audience | None) -> Reply:
@@ -434,13 +424,13 @@ def set_audience(engine: Engine, ctx: Context, audience: Audience | None) -> Rep
             or (_sure_answer(engine, ctx) if is_question(ctx.text) else None)
             or Reply([BotMessage(text="Hvad vil du gerne vide?", custom={"kind": Kind.SMALLTALK.value})])
         )
-    slots = {AUDIENCE: audience.value}
+    chosen = {slots.AUDIENCE: audience.value}
     answered = _answered_again(engine, replace(ctx, audience=audience))
     if answered:
-        return Reply(answered.messages, {**slots, **answered.slots})
+        return Reply(answered.messages, {**chosen, **answered.slots})
     who = "virksomhed" if audience is Audience.VIRKSOMHED else "borger"
     text = f"Tak. Så svarer jeg dig som {who}. Hvad vil du gerne vide?"
-    return Reply([BotMessage(text=text, custom={"kind": Kind.SMALLTALK.value})], slots)
+    return Reply([BotMessage(text=text, custom={"kind": Kind.SMALLTALK.value})], chosen)
 
 
 def form_digression(engine: Engine, ctx: Context) -> Reply | None:
@@ -453,7 +443,7 @@ def form_digression(engine: Engine, ctx: Context) -> Reply | None:
     if result.decision is not Decision.ANSWER or not result.best:
         return None
     article = result.best.article
-    return Reply(answer_messages(article, engine.kb, ctx.municipality)[:1], {LAST_ARTICLE: article.id})
+    return Reply(answer_messages(article, engine.kb, ctx.municipality)[:1], {slots.LAST_ARTICLE: article.id})
 
 
 def feedback(helpful: str | None, article_id: str | None = None, question: str | None = None) -> Reply:
@@ -473,12 +463,12 @@ def feedback(helpful: str | None, article_id: str | None = None, question: str |
         message = BotMessage(
             text="Tak for din tilbagemelding.", custom={"kind": Kind.SMALLTALK.value, "feedback": said}
         )
-    return Reply([message], {ANSWER_HELPFUL: helpful})
+    return Reply([message], {slots.ANSWER_HELPFUL: helpful})
 
 
 def decline_handoff(text: str) -> Reply:
     """No to the offer of a caseworker, unless the "no" says they feel unwell."""
-    return _unwell(text) or Reply([_anything_else()], {HANDOFF_OFFERED: False, HANDOFF_REASON: None})
+    return _unwell(text) or Reply([_anything_else()], {slots.HANDOFF_OFFERED: False, slots.HANDOFF_REASON: None})
 
 
 def deny(text: str) -> Reply:
