@@ -71,7 +71,12 @@ def context_of(tracker: Tracker) -> Context:
         last_question=tracker.get_slot(slots.LAST_QUESTION),
         last_article=tracker.get_slot(slots.LAST_ARTICLE),
         leans_out_of_scope=leans_out_of_scope,
+        queue_position=_position(metadata.get(turns.QUEUE_POSITION)),
     )
+
+
+def _position(value: Any) -> int | None:
+    return value if isinstance(value, int) and value > 0 else None
 
 
 def _remembered(ctx: Context) -> dict[str, Any]:
@@ -85,6 +90,8 @@ def _remembered(ctx: Context) -> dict[str, Any]:
 
 
 def send(dispatcher: CollectingDispatcher, reply: Reply, ctx: Context | None = None) -> list[EventType]:
+    if ctx and ctx.queue_position:
+        reply = turns.in_queue(reply, ctx.queue_position)
     for message in reply.messages:
         dispatcher.utter_message(**message.dispatch_kwargs())
     changed = {**(_remembered(ctx) if ctx else {}), **reply.slots}
@@ -175,7 +182,8 @@ class ActionCrisis(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         # Crisis ends any form: the emergency numbers come first.
-        return [*send(dispatcher, turns.crisis()), ActiveLoop(None), SlotSet(slots.REQUESTED_SLOT, None)]
+        reply = turns.crisis()
+        return [*send(dispatcher, reply, context_of(tracker)), ActiveLoop(None), SlotSet(slots.REQUESTED_SLOT, None)]
 
 
 class ActionPersonalCase(Action):

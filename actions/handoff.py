@@ -7,7 +7,7 @@ from functools import partial
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -53,6 +53,8 @@ class ActionRequestHuman(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         ctx = context_of(tracker)
+        if ctx.queue_position:  # already waiting: no second form, no second case
+            return [*send(dispatcher, turns.queued(ctx.queue_position)), FollowupAction("action_listen")]
         accepted_offer = tracker.get_slot(slots.HANDOFF_OFFERED) and tracker.get_intent_of_latest_message() == "affirm"
         reason = _reason(tracker.get_slot(slots.HANDOFF_REASON) if accepted_offer else None)
         team = handoff.team_for(ctx.audience, ctx.text)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActionExecuted, ActiveLoop, Restarted, SessionStarted, SlotSet
+from rasa_sdk.events import ActionExecuted, ActiveLoop, FollowupAction, Restarted, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -858,3 +858,33 @@ async def test_submit_chat_for_an_employer_queues_for_team_virksomhed_once(migra
     assert message["custom"] == {"kind": "form", "handoff": "chat", "queue": position}
     assert again[0]["custom"]["queue"] == position
     assert message["text"].startswith("Tak. Du er nu i kø til en medarbejder.")
+
+
+# -- a citizen already in the live-chat queue ------------------------------------
+
+QUEUED = {"municipality": "gladsaxe", "queue_position": 3}
+
+
+async def test_a_question_about_ones_own_case_while_queued_tells_the_place_not_a_new_offer() -> None:
+    question = "Hvornår får jeg svar på min ansøgning om fleksjob?"
+    tracker = make_tracker(question, intent="personal_case", metadata=QUEUED)
+    messages, events = await run(ActionPersonalCase(), tracker)
+    texts = " ".join(m.get("text") or "" for m in messages)
+    assert "allerede i kø" in texts and "Der er 2 før dig i køen." in texts
+    assert not any(m.get("buttons") for m in messages[:1])  # no "Ja tak / Nej tak" offer
+    assert slot_events(events).get("handoff_offered") is False
+    assert "handoff_reason" not in slot_events(events)
+
+
+async def test_asking_for_a_person_while_queued_starts_no_second_form() -> None:
+    tracker = make_tracker("Jeg vil tale med en medarbejder", intent="request_human", metadata=QUEUED)
+    messages, events = await run(ActionRequestHuman(), tracker)
+    assert messages[0]["custom"] == {"kind": "handoff", "queue": 3}
+    assert events[-1] == FollowupAction("action_listen")
+
+
+async def test_crisis_wording_while_queued_keeps_the_emergency_numbers() -> None:
+    tracker = make_tracker("jeg vil ikke leve mere", intent="crisis", metadata=QUEUED)
+    messages, _ = await run(ActionCrisis(), tracker)
+    assert messages[0]["custom"]["kind"] == "crisis"
+    assert "112" in messages[0]["text"] and "allerede i kø" in messages[0]["text"]

@@ -265,3 +265,16 @@ def test_crisis_gets_emergency_numbers_and_top_priority(web):
     assert (case.reason, case.priority) == ("crisis", 1)
     with session_scope() as session:
         assert service.queue_position(session, case) == 1
+
+
+def test_a_citizen_in_the_queue_is_told_their_place_and_never_offered_a_caseworker_again(web):
+    citizen = Citizen(web, "gladsaxe")
+    citizen.say("Jeg vil gerne tale med en medarbejder")
+    citizen.say("Chat med en medarbejder nu")
+    citizen.say("Jeg har spørgsmål om min sag")
+    for question in ("Hvornår får jeg svar på min ansøgning?", "Jeg vil tale med en medarbejder"):
+        turn = citizen.say(question)
+        assert "allerede i kø" in texts(turn)
+        assert not any(b["title"] == "Ja tak" for m in turn for b in m.get("buttons") or [])
+    with session_scope() as session:
+        assert session.query(HandoffCase).filter_by(sender=citizen.sender).count() == 1

@@ -26,6 +26,7 @@ from bot.dialogue.answers import HUMAN_BUTTON
 from bot.dialogue.contact import contact_route
 from bot.dialogue.messages import Kind
 from bot.dialogue.transcript import shown_text
+from bot.dialogue.turns import QUEUE_POSITION
 from bot.handoff import rasa_queue, service
 from bot.insights import maintenance
 from bot.insights.maintenance import Closure
@@ -118,15 +119,19 @@ class TurnState:
     queued_for_rasa: bool
     #: The maintenance switch that closes this turn's chat, if one is on.
     closed: Closure | None = None
+    #: The citizen's place in the live-chat queue while they wait.
+    queue_position: int | None = None
 
 
 def _turn_state(sender: str, sender_hash: str, municipality: Municipality | None) -> TurnState:
     with session_scope() as session:
         case = service.live_case(session, sender)
+        waiting = case is not None and case.status is CaseStatus.WAITING
         return TurnState(
             case.status if case else None,
             rasa_queue.has_pending(session, sender),
             maintenance.closed_for(session, municipality, sender_hash),
+            service.queue_position(session, case) if case and waiting else None,
         )
 
 
@@ -223,9 +228,11 @@ class ChatService:
         if state.closed:
             turn = [*notice, self._closed(request.sender, state.closed, named)]
             return self._result(turn, started, masked, _facts(sender_hash, text, metadata, turn))
+        # The dialogue tells a citizen who already waits their place, and never offers a caseworker again.
+        to_rasa = {**metadata, QUEUE_POSITION: state.queue_position} if state.queue_position else metadata
         try:
             await self._rasa_ready(request.sender, state)
-            raw = await self.rasa.send_message(request.sender, text, metadata)
+            raw = await self.rasa.send_message(request.sender, text, to_rasa)
         except RasaUnavailableError as exc:
             log.warning("turn", sender=self.sender_hash(request.sender), status="unavailable", part=str(exc))
             raise

@@ -164,10 +164,19 @@ def required_slots(channel: str | None, municipality_known: bool) -> list[str]:
     return [*needed, slots.HANDOFF_DESCRIPTION]
 
 
+def queue_place(position: int) -> str:
+    return "Du er den næste i køen." if position <= 1 else f"Der er {position - 1} før dig i køen."
+
+
+def already_in_queue(position: int) -> str:
+    """What a citizen who waits for a caseworker hears instead of a new offer."""
+    return f"Du er allerede i kø til en medarbejder. {queue_place(position)} Medarbejderen skriver til dig her."
+
+
 def submitted(channel: Channel, contact: str | None, position: int, urgent: bool = False) -> BotMessage:
     """Confirm the handoff; an urgent one repeats where to get help at once."""
     if channel is Channel.CHAT:
-        ahead = "Du er den næste i køen." if position <= 1 else f"Der er {position - 1} før dig i køen."
+        ahead = queue_place(position)
         text = (
             f"Tak. Du er nu i kø til en medarbejder. {ahead}\n"
             "Bliv her i chatten. Medarbejderen skriver til dig her. Indtil da kan du stadig spørge mig."

@@ -21,6 +21,7 @@ from bot.dialogue.answers import (
     out_of_scope_message,
 )
 from bot.dialogue.finding import Asked, Finding, find
+from bot.dialogue.handoff import already_in_queue
 from bot.dialogue.language import is_english, says_little_danish
 from bot.dialogue.messages import BotMessage, Button, Kind, intent_payload
 from bot.dialogue.reading import is_follow_up, is_question, is_search_phrase, refers_back
@@ -30,6 +31,9 @@ from bot.knowledge.schema import Article
 from bot.safety import EMERGENCY_LINES, is_crisis, says_unwell
 from bot.taxonomy import Audience, HandoffReason, Municipality, find_other_municipality
 
+#: The message metadata in which the front door tells the dialogue the
+#: citizen's place in the live-chat queue.
+QUEUE_POSITION = "queue_position"
 #: Failed turns in a row before the assistant offers a caseworker.
 FALLBACKS_BEFORE_OFFER = 2
 #: NLU confidence in `ask_question` from which the knowledge engine may
@@ -64,6 +68,8 @@ class Context:
     last_article: str | None = None
     #: The NLU model found it likelier out of scope than a question.
     leans_out_of_scope: bool = False
+    #: The citizen's place in the live-chat queue, when they are in it.
+    queue_position: int | None = None
 
 
 def nlu_signals(intent: str | None, ranking: list[dict[str, Any]]) -> tuple[bool, bool]:
@@ -89,10 +95,35 @@ def _offer_slots(reason: HandoffReason) -> dict[str, Any]:
     return {slots.HANDOFF_OFFERED: True, slots.HANDOFF_REASON: reason.value, slots.FALLBACK_STREAK: 0}
 
 
+def in_queue(reply: Reply, position: int) -> Reply:
+    """A citizen already waiting for a caseworker is never offered one again:
+    each offer becomes their place in the queue (crisis wording keeps the
+    emergency numbers)."""
+    messages = [_queued(message, position) if message.custom.get("offer") else message for message in reply.messages]
+    kept = {name: value for name, value in reply.slots.items() if name != slots.HANDOFF_REASON}
+    return Reply(messages, {**kept, slots.HANDOFF_OFFERED: False})
+
+
+def _queued(offer: BotMessage, position: int) -> BotMessage:
+    text = already_in_queue(position)
+    if offer.custom.get("offer") == HandoffReason.CRISIS.value:
+        text = f"{CRISIS_OPENING}\n{EMERGENCY_LINES}\n{text}"
+    return BotMessage(text=text, custom={"kind": offer.custom["kind"], "queue": position})
+
+
+CRISIS_OPENING = "Det lyder meget svært, og det er godt, at du skriver."
+
+
+def queued(position: int) -> Reply:
+    """Asked for a caseworker while already waiting for one."""
+    notice = BotMessage(text=already_in_queue(position), custom={"kind": Kind.HANDOFF.value, "queue": position})
+    return Reply([notice], {slots.HANDOFF_OFFERED: False})
+
+
 def crisis() -> Reply:
     message = _offer(
         HandoffReason.CRISIS,
-        f"Det lyder meget svært, og det er godt, at du skriver.\n{EMERGENCY_LINES}\n"
+        f"{CRISIS_OPENING}\n{EMERGENCY_LINES}\n"
         "Vil du have, at en medarbejder fra kommunen kontakter dig?",
         kind=Kind.CRISIS,
     )
