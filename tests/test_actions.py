@@ -235,6 +235,7 @@ async def test_answer_ignores_a_chosen_article_of_another_municipality() -> None
         entities={"article_id": "rodovre-fleksjob-borger"},
     )
     messages, events = await run(ActionAnswer(), tracker)
+    assert messages, "nothing to check"
     assert all(m.get("custom", {}).get("article_id") != "rodovre-fleksjob-borger" for m in messages)
     assert slot_events(events).get("municipality", "gladsaxe") == "gladsaxe"
 

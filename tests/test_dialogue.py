@@ -290,6 +290,7 @@ def test_chosen_article_of_the_users_municipality_is_answered(engine: Engine) ->
 def test_chosen_article_of_another_municipality_is_ignored(engine: Engine, article_id: str) -> None:
     reply = turns.question(engine, Context("", Municipality.GLADSAXE), article_id=article_id)
     assert kinds(reply.messages) == [Kind.FALLBACK.value]
+    assert reply.messages, "nothing to check"
     assert all(m.custom.get("article_id") != article_id for m in reply.messages)
 
 
@@ -359,6 +360,7 @@ def test_personal_case_offers_a_caseworker_and_does_not_judge_the_case(engine: E
     offer, *general = reply.messages
     assert offer.custom == {"kind": Kind.HANDOFF.value, "offer": "personal_case"}
     assert "Jeg kan ikke se din sag, og jeg kan ikke vurdere den." in (offer.text or "")
+    assert general, "nothing to check"
     assert kinds(reply.messages) == [Kind.HANDOFF.value]
     assert all((m.text or "").startswith("Det gælder generelt:") for m in general)
     assert reply.slots == {
