@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bot.taxonomy import ALL_MUNICIPALITIES, BOTH_AUDIENCES, Audience, Municipality, Topic
+from bot.taxonomy import ALL_MUNICIPALITIES, Audience, Municipality, Topic
 
 MAX_ANSWER_WORDS = 120
 MIN_QUESTIONS = 4
@@ -84,9 +84,6 @@ class Article(Strict):
     @property
     def is_common(self) -> bool:
         return self.municipality == ALL_MUNICIPALITIES
-
-    def serves(self, audience: Audience | None) -> bool:
-        return audience is None or self.audience in (audience, BOTH_AUDIENCES)
 
 
 class MunicipalityCoverage(Strict):

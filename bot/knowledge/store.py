@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +22,6 @@ class KnowledgeBase:
     texts: dict[str, str]
     articles: tuple[Article, ...]
     silent_topics: dict[Municipality, frozenset[Topic]]
-    #: Article id -> the file it was read from, for error messages.
-    origins: dict[str, Path] = field(default_factory=dict)
 
     def article(self, article_id: str) -> Article:
         for article in self.articles:
@@ -50,17 +48,11 @@ def load_knowledge(directory: Path) -> KnowledgeBase:
     """Load and validate the whole knowledge base (raises on schema errors)."""
     index = load_source_index(directory)
     texts = {source.id: (directory / SOURCES_DIR / source.file).read_text(encoding="utf-8") for source in index.sources}
-    articles: list[Article] = []
-    origins: dict[str, Path] = {}
-    for path, raw_articles in read_article_files(directory):
-        for raw in raw_articles:
-            article = Article.model_validate(raw)
-            articles.append(article)
-            origins[article.id] = path
+    raw = [article for _, articles in read_article_files(directory) for article in articles]
+    articles = [Article.model_validate(article) for article in raw]
     return KnowledgeBase(
         sources={source.id: source for source in index.sources},
         texts=texts,
         articles=tuple(articles),
         silent_topics={m: frozenset(c.silent_topics) for m, c in index.coverage.items()},
-        origins=origins,
     )
