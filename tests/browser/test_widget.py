@@ -304,3 +304,12 @@ def test_privacy_notice_states_the_retention_period(stack, chat, settings):
     expect(notice).to_contain_text(f"bliver sagen slettet {settings.retention_days} dage efter, at den er lukket")
     expect(notice).to_contain_text("Skriv aldrig dit CPR-nummer.")
     expect(chat.panel.get_by_text("Skriv aldrig dit CPR-nummer.", exact=False).first).to_be_visible()
+
+
+def test_the_english_notice_is_marked_as_english_for_screen_readers(stack, chat):
+    chat.visit(stack.web_url, "/demo/gladsaxe")
+    chat.open()
+    chat.ask(FLEKSJOB)
+    chat.ask("Hello, can I get help finding a job?")
+    expect(chat.messages("bot").first.locator(".jca-bubble")).not_to_have_attribute("lang", "en")
+    expect(chat.messages("bot").last.locator(".jca-bubble")).to_have_attribute("lang", "en")

@@ -418,7 +418,7 @@
         " ",
         el("time", { datetime: entry.time, text: formatTime(entry.time) }),
       ]),
-      el("div", { class: "jca-bubble" }, bubbleContent(entry)),
+      el("div", { class: "jca-bubble", lang: entry.lang || null }, bubbleContent(entry)),
       entry.buttons && entry.buttons.length ? choiceGroup(entry) : null,
       entry.comment ? commentForm(entry) : null,
       entry.delivered ? el("p", { class: "jca-status", text: TEXT.delivered }) : null,
@@ -617,6 +617,8 @@
       buttons: message.buttons || null,
       closed: custom.kind === "closed",
       comment: custom.invite_comment ? "open" : null,
+      // A message in another language than the page's (the English notice) says so to screen readers.
+      lang: typeof custom.language === "string" ? custom.language : null,
     };
   }
 
