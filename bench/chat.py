@@ -18,11 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from pydantic import SecretStr
 
 from bot.model import train
 from bot.settings import Settings, get_settings
-from bot.stack import Stack
+from bot.stack import Stack, with_tokens
 
 
 def _free_port() -> int:
@@ -32,17 +31,19 @@ def _free_port() -> int:
 
 
 def bench_settings(scratch: Path) -> Settings:
-    """The settings with free ports, a random token and databases in `scratch`."""
-    return get_settings().model_copy(
+    """The settings with free ports, fresh tokens and databases in `scratch`."""
+    scratch_settings = get_settings().model_copy(
         update={
             "web_port": _free_port(),
             "rasa_port": _free_port(),
             "actions_port": _free_port(),
-            "rasa_token": SecretStr(secrets.token_urlsafe(16)),
+            "rasa_token": None,
+            "actions_token": None,
             "database_url": f"sqlite:///{scratch / 'app.db'}",
             "tracker_database_url": f"sqlite:///{scratch / 'tracker.db'}",
         }
     )
+    return with_tokens(scratch_settings)
 
 
 @contextmanager
