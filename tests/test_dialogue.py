@@ -791,6 +791,16 @@ def test_a_new_subject_is_not_forced_into_the_last_one(engine: Engine) -> None:
     assert reply.slots[slots.LAST_QUESTION] == "hvad er en fastholdelsesplan"
 
 
+@pytest.mark.parametrize("text", ["hvordan passer jeg min hund", "hvordan laver jeg lasagne"])
+def test_a_follow_up_that_names_something_no_article_knows_is_not_answered_within_the_subject(
+    engine: Engine, text: str
+) -> None:
+    before = asked(engine, "hvad er et fleksjob", Municipality.BALLERUP, Audience.BORGER)
+    reply = turns.question(engine, replace(before, text=text, nlu_sure=False, leans_out_of_scope=True))
+    assert not any("spørger videre" in (m.text or "") for m in reply.messages)
+    assert reply.messages[0].custom.get("kind") != "answer"
+
+
 def test_a_new_municipality_answers_the_last_question_again_for_it(engine: Engine) -> None:
     before = asked(engine, "hvordan kontakter jeg jobcentret", Municipality.RUDERSDAL)
     reply = turns.set_municipality(engine, replace(before, text="Gladsaxe", municipality=Municipality.GLADSAXE), None)

@@ -272,7 +272,8 @@ def test_a_citizen_in_the_queue_is_told_their_place_and_never_offered_a_casework
     citizen.say("Jeg vil gerne tale med en medarbejder")
     citizen.say("Chat med en medarbejder nu")
     citizen.say("Jeg har spørgsmål om min sag")
-    for question in ("Hvornår får jeg svar på min ansøgning?", "Jeg vil tale med en medarbejder"):
+    # A question about one's own case, and asking for a person again: no new offer, no second case.
+    for question in ("Hvorfor har jeg fået en sanktion i min sag?", "Jeg vil tale med en medarbejder"):
         turn = citizen.say(question)
         assert "allerede i kø" in texts(turn)
         assert not any(b["title"] == "Ja tak" for m in turn for b in m.get("buttons") or [])

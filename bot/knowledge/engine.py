@@ -344,6 +344,10 @@ class MunicipalityIndex:
             repaired.extend(self.analyzer.repair(token, self.vocabulary, self._choices))
         return self.analyzer.stems(repaired)
 
+    def unknown_words(self, question: str) -> list[str]:
+        """The question's words (stems) that no article uses, after typo repair."""
+        return [stem for stem in self.query_stems(question) if stem not in self._idf and not stem.isdigit()]
+
     def says_something(self, question: str) -> bool:
         """Whether the question has a word of its own beyond stop words and
         numbers ("og i Ballerup?" and "hun er 17" have none)."""
@@ -464,6 +468,11 @@ class Engine:
             scores = (own + weight * about) / (1 + weight) if known else own
         on_topic = np.array([article.topic == subject.topic for article in index.articles])
         return np.where(on_topic, scores * self.tuning.subject_topic_boost, scores)
+
+    def names_something_new(self, question: str, municipality: Municipality) -> bool:
+        """The question names something no article of the municipality's
+        speaks of ("hvordan passer jeg min hund?")."""
+        return bool(self._indexes[municipality].unknown_words(_without_municipalities(question)))
 
     def supports(self, question: str, article: Article, municipality: Municipality) -> bool:
         """Whether the question's own words match the article, or it has
