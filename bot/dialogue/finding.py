@@ -68,9 +68,10 @@ def _search(engine: Engine, asked: Asked, text: str, subject: Subject | None = N
 
 def _follow_up(engine: Engine, asked: Asked, subject: Subject) -> Finding:
     own = _search(engine, asked, asked.text)
-    if not refers_back(asked.text) and engine.names_something_new(asked.text, asked.municipality):
-        # A word no article knows, and nothing pointing back: a new subject
-        # ("hvordan passer jeg min hund?" after an answer on fleksjob).
+    if not (asked.nlu_sure or refers_back(asked.text)) and engine.names_something_new(asked.text, asked.municipality):
+        # A word no article knows, nothing pointing back, and the NLU model
+        # unsure: a new subject ("hvordan passer jeg min hund?" after an
+        # answer on fleksjob).
         return Finding(own, asked.text)
     # After a subject no article covers (a gap), any answer is a new subject.
     gap_before = subject.topic is None and own.decision is Decision.ANSWER
