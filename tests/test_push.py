@@ -18,6 +18,7 @@ import json
 import os
 import queue
 import secrets
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -103,6 +104,8 @@ class EventStream:
         return found
 
     def close(self) -> None:
+        """Hang up as a browser does (a close alone would wait for the reading thread)."""
+        self._response.extensions["network_stream"].get_extra_info("socket").shutdown(socket.SHUT_RDWR)
         self._response.close()
         self._client.close()
 
