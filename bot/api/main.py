@@ -18,6 +18,7 @@ from bot.api.rasa_client import RasaClient
 from bot.api.rasa_sync import RasaSync
 from bot.api.routes import chat, feedback, health, outbox
 from bot.api.state import AppState
+from bot.api.streams import StreamHub
 from bot.caseworker import routes as caseworker
 from bot.insights.recorder import TurnRecorder
 from bot.knowledge.service import get_engine
@@ -38,8 +39,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with httpx.AsyncClient() as http:
             monitor, sync, engine = Monitor(settings, rasa, http), RasaSync(rasa), get_engine()
             chat = ChatService(settings, rasa, sync, monitor, engine.kb, recorder if settings.record_turns else None)
-            app.state.services = AppState(settings, rasa, chat, engine, http, monitor, sync, recorder)
+            streams = StreamHub(settings.database_url)
+            app.state.services = AppState(settings, rasa, chat, engine, http, monitor, sync, recorder, streams)
             tasks = [asyncio.create_task(monitor.run()), asyncio.create_task(sync.run())]
+            tasks.append(asyncio.create_task(streams.run()))
             yield
             for task in tasks:
                 task.cancel()

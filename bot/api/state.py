@@ -14,6 +14,7 @@ from bot.api.chat_service import ChatService
 from bot.api.monitor import Monitor
 from bot.api.rasa_client import RasaClient
 from bot.api.rasa_sync import RasaSync
+from bot.api.streams import StreamHub
 from bot.insights.recorder import TurnRecorder
 from bot.knowledge.engine import Engine
 from bot.settings import Settings
@@ -29,6 +30,7 @@ class AppState:
     monitor: Monitor
     sync: RasaSync
     recorder: TurnRecorder
+    streams: StreamHub
 
 
 def get_state(request: Request) -> AppState:

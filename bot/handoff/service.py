@@ -1,5 +1,9 @@
 """Handoff cases in the database: create, route, claim, reply, close, purge.
 
+Every change a citizen's chat shows (a message for them, their case's
+state, their place in the queue) is announced in its transaction
+(bot.storage.changes), so their open stream reads it without polling.
+
 Every read a caseworker makes goes through `case_for`, which only returns a
 case of the caseworker's own municipality and team; everything else is
 "not found", so no id reveals another municipality's case.
@@ -16,6 +20,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from bot.handoff import rasa_queue
+from bot.storage import changes
 from bot.storage.db import rows_changed
 from bot.storage.models import AuditEntry, CaseMessage, CaseStatus, Caseworker, HandoffCase, OutboxMessage, utcnow
 from bot.taxonomy import Author, Channel, HandoffReason, Municipality, Outcome, Team
@@ -70,6 +75,7 @@ def post_to_citizen(session: Session, sender: str, payload: dict[str, Any]) -> O
     message = OutboxMessage(sender=sender, payload={"recipient_id": sender, **payload})
     session.add(message)
     session.flush()
+    changes.announce(session, sender)
     return message
 
 
@@ -93,6 +99,7 @@ def create_case(session: Session, new: NewCase) -> HandoffCase:
     case.messages = [CaseMessage(author=author, text=text) for author, text in new.transcript]
     session.add(case)
     session.flush()
+    _announce_change(session, case)
     return case
 
 
@@ -104,8 +111,7 @@ def open_or_update_case(session: Session, new: NewCase) -> tuple[HandoffCase, in
     if case is None:
         case = create_case(session, new)
     else:
-        if new.reason.priority < case.priority:
-            case.priority, case.reason = new.reason.priority, new.reason.value
+        escalate(session, case, new.reason)
         case.description = new.description or case.description
         case.messages.extend(CaseMessage(author=author, text=text) for author, text in new.transcript[-1:])
         session.flush()
@@ -117,6 +123,7 @@ def escalate(session: Session, case: HandoffCase, reason: HandoffReason) -> None
     if reason.priority < case.priority:
         case.priority, case.reason = reason.priority, reason.value
         session.flush()
+        _announce_change(session, case)
 
 
 def live_case(session: Session, sender: str) -> HandoffCase | None:
@@ -145,6 +152,24 @@ def queue_position(session: Session, case: HandoffCase) -> int:
         )
     )
     return int(ahead or 0) + 1
+
+
+def _announce_change(session: Session, case: HandoffCase) -> None:
+    """The case entered, moved in or left the queue, or changed state: its
+    citizen's chat shows it, and so do the chats of the waiting citizens
+    behind it (their place in the queue)."""
+    changes.announce(session, case.sender)
+    if case.channel is not Channel.CHAT:
+        return
+    behind = select(HandoffCase.sender).where(
+        HandoffCase.municipality == case.municipality,
+        HandoffCase.team == case.team,
+        HandoffCase.status == CaseStatus.WAITING,
+        HandoffCase.channel == Channel.CHAT,
+        (HandoffCase.priority > case.priority) | ((HandoffCase.priority == case.priority) & (HandoffCase.id > case.id)),
+    )
+    for sender in set(session.scalars(behind)):
+        changes.announce(session, sender)
 
 
 def record(case: HandoffCase, author: Author, text: str, caseworker: Caseworker | None = None) -> None:
@@ -212,6 +237,7 @@ def claim(session: Session, caseworker: Caseworker, case_id: int, notice: Notice
     session.expire_all()
     case = case_for(session, caseworker, case_id)
     audit(session, caseworker, "claim", case.id)
+    _announce_change(session, case)
     if case.channel is Channel.CHAT:
         rasa_queue.enqueue(session, case.sender, {"event": "pause"})
     _tell(session, case, notice)
@@ -261,6 +287,7 @@ def close(
     case.outcome = outcome
     case.outcome_code = outcome_code
     audit(session, caseworker, "close", case.id)
+    changes.announce(session, case.sender)
     if case.channel is Channel.CHAT:
         rasa_queue.enqueue(session, case.sender, {"event": "resume"})
     _tell(session, case, notice)
@@ -302,6 +329,7 @@ def erase(session: Session, sender: str) -> int:
     """The right to erasure: delete every case and message of a sender."""
     cases = session.scalars(select(HandoffCase).where(HandoffCase.sender == sender)).all()
     for case in cases:
+        _announce_change(session, case)
         session.delete(case)
     session.execute(delete(OutboxMessage).where(OutboxMessage.sender == sender))
     rasa_queue.erase(session, [sender])

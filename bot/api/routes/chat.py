@@ -35,5 +35,6 @@ async def chat(
     except (RasaUnavailableError, SQLAlchemyError):
         route = contact_route(state.engine.kb, request.metadata.municipality)
         return JSONResponse(status_code=503, content={"detail": f"{UNAVAILABLE}\n{route}"})
+    state.streams.after_turn(request.sender)
     background.add_task(state.chat.log_turn, request.sender, result)
     return result.messages
