@@ -175,8 +175,13 @@ def test_live_chat_handoff_round_trip(web, stack, settings, caseworkers):
 
     assert anne.post(f"/caseworker/cases/{case.id}/close", outcome="Besvaret i chatten").status_code == 303
     assert open_case(citizen.sender).status is CaseStatus.CLOSED
-    tracker = rasa_tracker(stack, settings, citizen.sender, events="ALL")
-    assert tracker["paused"] is False
+
+    def resumed() -> dict | None:
+        """The tracker once Rasa has the resume (sent through the durable queue, in the background)."""
+        tracker = rasa_tracker(stack, settings, citizen.sender, events="ALL")
+        return None if tracker["paused"] else tracker
+
+    tracker = wait_for(resumed)
     logged = [e.get("text") or "" for e in tracker["events"] if e["event"] in ("user", "bot")]
     assert any("Hej, er der nogen?" in t for t in logged)  # the citizen's message to the caseworker
     assert any("jeg hedder Anne" in t for t in logged)  # the caseworker's reply

@@ -11,8 +11,9 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from bot.handoff import service
-from bot.storage.db import session_scope
+from bot.taxonomy import Municipality, Team
+from tests.conftest import add_caseworker
+from tests.test_handoff_flow import Caseworker, open_case
 
 pytestmark = pytest.mark.browser
 
@@ -254,8 +255,8 @@ def test_domains_in_replies_become_safe_links(stack, chat):
 
 
 def test_live_chat_request_shows_queue_place_and_caseworker_messages(stack, chat, screenshot):
-    """The queue line comes from the SSE `handoff` event; a message put in the
-    citizen's outbox (as the caseworker app does) appears once, also after a reload."""
+    """The queue line comes from the SSE `handoff` event; a caseworker's reply
+    (claimed and written in the caseworker app) appears once, also after a reload."""
     page = chat.page
     chat.visit(stack.web_url, "/demo/rudersdal")
     chat.open()
@@ -268,21 +269,12 @@ def test_live_chat_request_shows_queue_place_and_caseworker_messages(stack, chat
     expect(queue).to_have_attribute("aria-live", "polite")
     expect(queue).to_have_text(re.compile(r"^Du er nummer \d+ i køen\.$"))
 
-    sender = chat.storage()["sender"]
-    with session_scope() as session:
-        service.post_to_citizen(
-            session,
-            sender,
-            {
-                "text": "Hej, jeg hedder Mette. Læs også star.dk. Skriv til navn@eksempel.dk",
-                "custom": {
-                    "kind": "handoff",
-                    "author": "caseworker",
-                    "caseworker": {"first_name": "Mette", "role": "medarbejder"},
-                },
-            },
-        )
-    reply = chat.messages("caseworker")
+    mette = Caseworker(stack, add_caseworker(Municipality.RUDERSDAL, Team.BORGER, "Mette Holm"))
+    case = open_case(chat.storage()["sender"])
+    assert mette.post(f"/caseworker/cases/{case.id}/claim").status_code == 303
+    text = "Hej, jeg hedder Mette. Læs også star.dk. Skriv til navn@eksempel.dk"
+    assert mette.post(f"/caseworker/cases/{case.id}/reply", text=text).status_code == 303
+    reply = chat.messages("caseworker").filter(has_text="Hej, jeg hedder Mette")
     expect(reply).to_have_count(1)
     expect(reply.locator(".jca-who")).to_have_text("Mette, medarbejder")
     expect(reply.get_by_role("link", name=re.compile(r"^star\.dk"))).to_have_attribute("href", "https://star.dk/")
@@ -290,10 +282,9 @@ def test_live_chat_request_shows_queue_place_and_caseworker_messages(stack, chat
     screenshot(chat.page, "caseworker-message")
 
     page.reload()
-    expect(chat.messages("caseworker")).to_have_count(1)
-    expect(queue).to_have_text(re.compile(r"^Du er nummer \d+ i køen\.$"))
+    expect(chat.messages("caseworker").filter(has_text="Hej, jeg hedder Mette")).to_have_count(1)
     page.wait_for_timeout(1500)  # the stream resumes after the last id: no duplicates
-    expect(chat.messages("caseworker")).to_have_count(1)
+    expect(chat.messages("caseworker").filter(has_text="Hej, jeg hedder Mette")).to_have_count(1)
 
 
 def test_privacy_notice_states_the_retention_period(stack, chat, settings):
