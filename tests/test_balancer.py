@@ -17,7 +17,7 @@ import pytest
 
 from bot.api.monitor import Monitor
 from bot.api.rasa_client import WEBHOOK, RasaClient, RasaUnavailableError
-from tests.conftest import free_port
+from tests.conftest import free_ports
 
 HOLD = "hold"
 
@@ -78,19 +78,6 @@ def servers() -> Iterator[list[FakeRasa]]:
         server.close()
 
 
-def consecutive_ports(count: int) -> int:
-    """The first of `count` consecutive free ports (instance i is on RASA_PORT + i)."""
-    while True:
-        first = free_port()
-        try:
-            for port in range(first + 1, first + count):
-                with socket.socket() as sock:
-                    sock.bind(("127.0.0.1", port))
-            return first
-        except OSError:
-            continue
-
-
 def client_for(settings, first_port: int, instances: int = 2, timeout: float = 10.0) -> RasaClient:
     own = settings.model_copy(update={"rasa_port": first_port, "rasa_instances": instances, "rasa_timeout": timeout})
     return RasaClient(own)
@@ -102,7 +89,7 @@ async def say(rasa: RasaClient, message: str = "hej") -> int:
 
 
 async def test_the_instance_with_fewest_outstanding_turns_gets_the_next(settings, servers):
-    first = consecutive_ports(2)
+    first = free_ports(2)
     servers += [FakeRasa(first), FakeRasa(first + 1)]
     rasa = client_for(settings, first)
     held = asyncio.create_task(say(rasa, HOLD))
@@ -119,7 +106,7 @@ async def test_the_instance_with_fewest_outstanding_turns_gets_the_next(settings
 
 
 async def test_a_refused_turn_goes_to_another_instance_and_the_refusing_one_waits_for_the_monitor(settings, servers):
-    first = consecutive_ports(2)
+    first = free_ports(2)
     servers.append(FakeRasa(first + 1))  # nothing listens on `first`: connections are refused
     rasa = client_for(settings, first)
     assert [await say(rasa) for _ in range(2)] == [first + 1] * 2
@@ -136,7 +123,7 @@ async def test_a_refused_turn_goes_to_another_instance_and_the_refusing_one_wait
 
 
 async def test_a_turn_that_timed_out_after_it_was_sent_is_not_sent_again(settings, servers):
-    first = consecutive_ports(2)
+    first = free_ports(2)
     silent = socket.socket()  # accepts connections (the kernel's backlog) and never answers
     silent.bind(("127.0.0.1", first))
     silent.listen()
@@ -151,7 +138,7 @@ async def test_a_turn_that_timed_out_after_it_was_sent_is_not_sent_again(setting
 
 
 async def test_when_every_instance_refuses_the_turn_fails_as_refused(settings):
-    rasa = client_for(settings, consecutive_ports(2))
+    rasa = client_for(settings, free_ports(2))
     with pytest.raises(RasaUnavailableError, match="ConnectError"):
         await say(rasa)
     assert not rasa.any_up()
