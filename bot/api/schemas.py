@@ -169,7 +169,7 @@ class ErrorBody(BaseModel):
 
 
 class RasaInstanceHealth(BaseModel):
-    url: str
+    instance: int = Field(description="1 for the first instance (RASA_PORT), 2 for the next port, and so on.")
     status: str = Field(description="ok, unavailable, or no model loaded. One that is not ok gets no turns.")
 
 

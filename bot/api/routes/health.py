@@ -37,7 +37,10 @@ async def health(state: StateDep) -> JSONResponse:
     body = Health(
         status=OK if ready else "degraded",
         rasa=parts.rasa,
-        rasa_instances=[RasaInstanceHealth(url=url, status=status) for url, status in parts.rasa_instances.items()],
+        rasa_instances=[
+            RasaInstanceHealth(instance=number, status=status)
+            for number, status in enumerate(parts.rasa_instances.values(), start=1)
+        ],
         actions=parts.actions,
         db=db,
         model=parts.model,
