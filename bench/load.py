@@ -249,19 +249,19 @@ class Meter:
     stack: Stack
     databases: Sequence[str] = ()
     postgres: URL | None = None
-    redis_url: str | None = None
+    redis_pid: int | None = None
 
     def snapshot(self) -> Snapshot:
         groups = {name: cpu_by_pid(process_tree(p.pid)) for name, p in self.stack.processes.items()}
-        if self.databases and self.postgres is not None:
-            groups["postgresql"] = cpu_by_pid(self._backends())
-        if self.redis_url:
-            groups["redis"] = cpu_by_pid([int(redis.Redis.from_url(self.redis_url).info("server")["process_id"])])
+        if self.postgres is not None:
+            groups["postgresql"] = cpu_by_pid(self._backends(self.postgres))
+        if self.redis_pid:
+            groups["redis"] = cpu_by_pid([self.redis_pid])
         groups["bench client"] = {0: time.process_time()}
         return groups
 
-    def _backends(self) -> list[int]:
-        engine = create_engine(self.postgres, poolclass=NullPool)
+    def _backends(self, server: URL) -> list[int]:
+        engine = create_engine(server, poolclass=NullPool)
         try:
             with engine.connect() as connection:
                 query = text("SELECT pid FROM pg_stat_activity WHERE datname = ANY(:names) AND pid <> pg_backend_pid()")
@@ -456,7 +456,16 @@ def meter_for(stack: Stack) -> Meter:
     if tracker.get_backend_name() != "postgresql":
         return Meter(stack)
     server = make_engine(settings.tracker_database_url).url
-    return Meter(stack, [str(app.database), str(tracker.database)], server, settings.lock_store_url or None)
+    return Meter(stack, [str(app.database), str(tracker.database)], server, redis_pid(settings.lock_store_url))
+
+
+def redis_pid(url: str) -> int | None:
+    """The Redis server's process id, when it runs on this machine."""
+    if not url:
+        return None
+    with redis.Redis.from_url(url) as client:
+        pid = int(client.info("server")["process_id"])
+    return pid if Path(f"/proc/{pid}").exists() else None
 
 
 def trained_model() -> Path:
@@ -806,7 +815,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"Unknown part(s): {', '.join(sorted(unknown))}. Choose from {', '.join(PARTS)}.")
     raise_open_files(args.sse_connections)
     started = datetime.now(timezone.utc)
-    header = {
+    header: dict[str, Any] = {
         "command": shlex.join(["python", "-m", "bench.load", *argv]),
         "date": started.isoformat(timespec="seconds"),
         "cores": os.cpu_count(),
