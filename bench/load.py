@@ -413,29 +413,43 @@ def summarise(rounds: Sequence[Round]) -> list[dict[str, Any]]:
 
 def cpu_per_turn(rounds: Sequence[Round], turns: int) -> dict[str, Any]:
     """CPU seconds per answered turn for each process, their total (without
-    this client) and the physical limit it sets on this machine's cores."""
+    this client) and the physical limit it sets on this machine's cores; and
+    the turns per second the busiest process allows on one core (Rasa,
+    the action server and the front door each run one event loop)."""
     used: Counter[str] = Counter()
     for r in rounds:
         used.update(r.cpu)
     per_turn = {name: round(seconds / max(turns, 1), 4) for name, seconds in used.items()}
-    total = sum(v for k, v in per_turn.items() if k not in SERVER_GROUPS_EXCLUDED)
-    limit = round((os.cpu_count() or 1) / total, 1) if total else None
-    return {"cpu_s_per_turn": per_turn, "cpu_s_per_turn_total": round(total, 4), "limit_turns_per_s": limit}
+    servers = {k: v for k, v in per_turn.items() if k not in SERVER_GROUPS_EXCLUDED}
+    total = sum(servers.values())
+    busiest = max(servers, key=lambda name: servers[name], default=None)
+    return {
+        "cpu_s_per_turn": per_turn,
+        "cpu_s_per_turn_total": round(total, 4),
+        "limit_turns_per_s": round((os.cpu_count() or 1) / total, 1) if total else None,
+        "busiest_process": busiest,
+        "busiest_one_core_turns_per_s": round(1 / servers[busiest], 1) if busiest and servers[busiest] else None,
+    }
 
 
 def print_rows(title: str, rows: Sequence[dict[str, Any]]) -> None:
     print(f"\n{title}")
     print(
         f"{'conv':>5}  {'target':<12}{'turns':>6}{'turns/s':>9}{'p50':>8}{'p95':>8}{'p99':>8}{'errors':>7}  "
-        f"{'CPU s/turn':>10}{'limit/s':>9}  CPU s/turn by process"
+        f"{'CPU s/turn':>10}{'limit/s':>9}{'1-core/s':>9}  CPU s/turn by process"
     )
     for row in rows:
         by_process = ", ".join(f"{name} {value:.3f}" for name, value in row["cpu_s_per_turn"].items())
         print(
             f"{row['level']:>5}  {row['target']:<12}{row['turns']:>6}{row['turns_per_s']:>9.1f}"
             f"{_ms(row['p50_ms'])}{_ms(row['p95_ms'])}{_ms(row['p99_ms'])}{sum(row['errors'].values()):>7}  "
-            f"{row['cpu_s_per_turn_total']:>10.3f}{row['limit_turns_per_s'] or 0:>9.1f}  {by_process}"
+            f"{row['cpu_s_per_turn_total']:>10.3f}{row['limit_turns_per_s'] or 0:>9.1f}"
+            f"{row['busiest_one_core_turns_per_s'] or 0:>9.1f}  {by_process}"
         )
+    print(
+        "  limit/s: the cores over all server processes' CPU s per turn; "
+        "1-core/s: one core over the busiest process's (one event loop each)"
+    )
 
 
 def _ms(value: float | None) -> str:
