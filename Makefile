@@ -11,7 +11,7 @@ RASA := $(RASA_VENV)/bin/rasa
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help setup run test model lint test-knowledge test-python test-rasa-data test-stories bench-kb bench-e2e bench-nlu bench-nlu-baseline bench-nlu-blend bench-load chromium clean
+.PHONY: help setup run test model lint test-knowledge test-python test-rasa-data test-stories bench-kb bench-e2e bench-nlu bench-nlu-baseline bench-nlu-blend bench-load chromium nginx clean
 
 help:
 	@echo "make run    start the assistant (http://127.0.0.1:$${WEB_PORT:-8000}/)"
@@ -45,7 +45,7 @@ test-knowledge: setup
 test-rasa-data: setup
 	$(RASA) data validate --fail-on-warnings
 
-test-python: model chromium
+test-python: model chromium nginx
 	$(VENV)/bin/pytest
 
 # The browser tests drive Debian's Chromium (never a downloaded browser).
@@ -54,6 +54,13 @@ chromium:
 	  echo "Installing Debian's chromium for the browser tests ..."; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+# tests/test_deploy.py runs the shipped nginx server block in Debian's nginx.
+nginx:
+	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || { \
+	  echo "Installing Debian's nginx-light for the reverse-proxy tests ..."; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nginx-light >/dev/null; }
 
 test-stories: model
 	$(RASA) test core --stories tests/test_stories.yml --model "$$($(PY) -m bot.model --path)" \

@@ -30,6 +30,12 @@ class Settings(BaseSettings):
     rasa_port: int = 5005
     actions_host: str = "127.0.0.1"
     actions_port: int = 5055
+    #: Rasa servers on the same model; instance i listens on RASA_PORT + i.
+    #: More than one needs the PostgreSQL tracker store and the Redis lock store.
+    rasa_instances: int = Field(default=1, ge=1)
+    #: Front-door worker processes (uvicorn --workers). More than one needs
+    #: PostgreSQL for our database.
+    web_workers: int = Field(default=1, ge=1)
 
     #: Token for Rasa's HTTP API and the front door's channel into Rasa.
     #: `make run` generates one per start when unset.
@@ -40,6 +46,10 @@ class Settings(BaseSettings):
     #: Seconds the front door waits for Rasa's answer to a turn before it
     #: answers 503 with the municipality's contact route.
     rasa_timeout: float = 8.0
+    #: Addresses of the reverse proxy whose X-Forwarded-For and
+    #: X-Forwarded-Proto the front door believes (the login throttle counts
+    #: failures per client address); comma-separated, "*" trusts any.
+    forwarded_allow_ips: str = "127.0.0.1"
     #: Web origins (e.g. https://gladsaxe.dk) whose pages may embed the widget
     #: and call the chat API from the browser. Empty: same origin only.
     allowed_origins: list[str] = Field(default_factory=list)
@@ -100,8 +110,13 @@ class Settings(BaseSettings):
         return not _is_loopback(self.web_host)
 
     @property
+    def rasa_urls(self) -> list[str]:
+        """Every Rasa instance's URL, the first on RASA_PORT."""
+        return [f"http://{self.rasa_host}:{self.rasa_port + i}" for i in range(self.rasa_instances)]
+
+    @property
     def rasa_url(self) -> str:
-        return f"http://{self.rasa_host}:{self.rasa_port}"
+        return self.rasa_urls[0]
 
     @property
     def actions_url(self) -> str:

@@ -5,8 +5,9 @@
                                      # for a process supervisor such as systemd
 
 The runner starts the action server, Rasa (our front-door channel and its
-HTTP API, both behind RASA_TOKEN) and the web app, all bound to the hosts in
-bot/settings.py (loopback by default), waits until each is ready, warms the
+HTTP API, both behind RASA_TOKEN; RASA_INSTANCES of them, on RASA_PORT,
+RASA_PORT + 1, ...) and the web app (WEB_WORKERS processes), all bound to the
+hosts in bot/settings.py (loopback by default), waits until each is ready, warms the
 model with one real turn, and then supervises them: a child that exits is
 restarted after a back-off (1, 2, 4 ... 30 seconds; back to 1 once it has
 run for a minute), and a child that stops answering HTTP for
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import json
+import math
 import os
 import secrets
 import signal
@@ -37,6 +39,7 @@ import httpx
 from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
+from bot.api.rasa_client import TOKEN_HEADER, WEBHOOK
 from bot.logs import configure_logging, get_logger
 from bot.model import RASA_PYTHON, RASA_QUIET_ENV, model_path, train
 from bot.settings import ROOT, Settings, get_settings
@@ -53,6 +56,8 @@ PROBE_TIMEOUT_SECONDS = 2
 BACKOFF_SECONDS = (1, 2, 4, 8, 16, 30)
 STABLE_SECONDS = 60
 WARMUP_QUESTION = "Hvad er et fleksjob?"
+#: Rasa's lock on a conversation expires after this many turn time-outs.
+LOCK_LIFETIME_TURNS = 2
 _PR_SET_PDEATHSIG = 1
 
 log = get_logger("bot.supervisor")
@@ -109,8 +114,30 @@ def rasa_endpoints(settings: Settings) -> tuple[Path, dict[str, str]]:
         "RASA_LOCK_HOST": lock.host or "localhost",
         "RASA_LOCK_PORT": str(lock.port or 6379),
         "RASA_LOCK_DB": lock.database or "0",
+        # A conversation's lock outlives its turn only when the instance that
+        # held it died; Rasa's default (60 s) would block the conversation a
+        # minute. The front door gives up on a turn after RASA_TIMEOUT.
+        "TICKET_LOCK_LIFETIME": str(math.ceil(LOCK_LIFETIME_TURNS * settings.rasa_timeout)),
     }
     return ROOT / "endpoints.production.yml", env
+
+
+def refuse_unsafe_scale(settings: Settings) -> None:
+    """Stop with a clear message when the settings ask for several Rasa
+    instances or front-door workers on stores only one process may use."""
+    shared_tracker = make_url(settings.tracker_database_url).get_backend_name() != "sqlite"
+    if settings.rasa_instances > 1 and not (shared_tracker and settings.lock_store_url):
+        raise SystemExit(
+            "RASA_INSTANCES > 1 needs a shared tracker store and lock store: set TRACKER_DATABASE_URL "
+            "(PostgreSQL) and LOCK_STORE_URL (Redis)."
+        )
+    if settings.web_workers > 1 and make_url(settings.database_url).get_backend_name() == "sqlite":
+        raise SystemExit("WEB_WORKERS > 1 needs PostgreSQL: set DATABASE_URL to a PostgreSQL database.")
+
+
+def rasa_name(index: int) -> str:
+    """The runner's name for Rasa instance `index` (0, 1, ...): rasa, rasa-2, ..."""
+    return "rasa" if index == 0 else f"rasa-{index + 1}"
 
 
 def child_env(settings: Settings, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -146,6 +173,9 @@ def rasa_command(settings: Settings, model: Path, port: int | None = None) -> Co
 def web_command(settings: Settings) -> Command:
     argv = [str(PYTHON), "-m", "uvicorn", "bot.api.main:app", "--host", settings.web_host]
     argv += ["--port", str(settings.web_port), "--no-access-log", "--ws", "none"]
+    argv += ["--proxy-headers", "--forwarded-allow-ips", settings.forwarded_allow_ips]
+    if settings.web_workers > 1:
+        argv += ["--workers", str(settings.web_workers)]
     return Command(argv, child_env(settings), f"http://{settings.web_host}:{settings.web_port}/health/live")
 
 
@@ -244,9 +274,11 @@ class Stack:
         self.add("web", web_command(self.settings))
 
     def start(self) -> None:
+        refuse_unsafe_scale(self.settings)
         migrate(self.settings.database_url)
         self.start_actions()
-        self.start_rasa()
+        for index, url in enumerate(self.settings.rasa_urls):
+            self.start_rasa(httpx.URL(url).port, rasa_name(index))
         self.start_web()
 
     def stop_process(self, name: str) -> None:
@@ -331,16 +363,21 @@ class Stack:
         raise TimeoutError(f"the assistant was not ready within {timeout:.0f} seconds")
 
     def warm_up(self) -> None:
-        """Run one real turn so the first user's turn is not slower, then
-        erase the warm-up conversation."""
-        sender = f"warmup-{secrets.token_hex(12)}"
-        body = {"sender": sender, "message": WARMUP_QUESTION, "metadata": {"municipality": "gladsaxe"}}
-        httpx.post(f"{self.web_url}/api/chat", json=body, timeout=120).raise_for_status()
-        delete_tracker(self.settings.tracker_database_url, sender)
+        """Run one real turn on every Rasa instance and one through the front
+        door, so no user's first turn is slower; then erase the warm-up
+        conversations."""
+        token = self.settings.rasa_token.get_secret_value() if self.settings.rasa_token else ""
+        targets = [(f"{url}{WEBHOOK}", {TOKEN_HEADER: token}) for url in self.settings.rasa_urls]
+        for url, headers in [*targets, (f"{self.web_url}/api/chat", {})]:
+            sender = f"warmup-{secrets.token_hex(12)}"
+            body = {"sender": sender, "message": WARMUP_QUESTION, "metadata": {"municipality": "gladsaxe"}}
+            httpx.post(url, json=body, headers=headers, timeout=120).raise_for_status()
+            delete_tracker(self.settings.tracker_database_url, sender)
 
 
 def run() -> int:
     settings = with_tokens(get_settings())
+    refuse_unsafe_scale(settings)
     stack = Stack(settings, train())
 
     def _stop(signum: int, _frame: object) -> None:
@@ -370,6 +407,7 @@ def exec_part(part: str, port: int | None) -> NoReturn:
     settings = get_settings()
     if settings.rasa_token is None or settings.actions_token is None:
         raise SystemExit("Set RASA_TOKEN and ACTIONS_TOKEN (the same in every part's environment).")
+    refuse_unsafe_scale(settings)
     if part == "web":
         migrate(settings.database_url)
     if part == "rasa":

@@ -32,6 +32,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def free_ports(count: int) -> int:
+    """The first of `count` consecutive free ports (Rasa instance i listens on RASA_PORT + i)."""
+    while True:
+        first = free_port()
+        try:
+            for port in range(first + 1, first + count):
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", port))
+            return first
+        except OSError:
+            continue
+
+
 os.environ.update(
     {
         "DATABASE_URL": f"sqlite:///{_TMP / 'app.db'}",

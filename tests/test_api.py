@@ -184,6 +184,7 @@ def test_health_reports_every_part_and_the_model(web, stack):
     body = web.get("/health").json()
     # Events other tests queued for conversations this stack's Rasa never had may wait.
     assert isinstance(body.pop("queued_for_rasa"), int)
+    assert body.pop("rasa_instances") == [{"url": stack.settings.rasa_url, "status": "ok"}]
     assert body == {"status": "ok", "rasa": "ok", "actions": "ok", "db": "ok", "model": fingerprint()}
 
 

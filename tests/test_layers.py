@@ -34,6 +34,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "bot.rasa_channel",
         "bot.rasa_server",
         "bot.rasa_tracker_store",
+        "bot.rasa_lock_store",
     ),
     # The app itself, which assembles the edges.
     ("bot.api.main",),

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,7 +13,7 @@ from pydantic import SecretStr
 
 from bot.model import fingerprint, model_path
 from bot.settings import ROOT, Settings
-from bot.stack import rasa_endpoints, settings_env
+from bot.stack import rasa_endpoints, refuse_unsafe_scale, settings_env, web_command
 
 
 @pytest.fixture
@@ -85,3 +88,46 @@ def test_postgres_tracker_needs_redis_and_uses_production_endpoints():
     )
     assert (env["RASA_TRACKER_USER"], env["RASA_TRACKER_PASSWORD"], env["RASA_TRACKER_DB"]) == ("jc", "pw", "tracker")
     assert (env["RASA_LOCK_HOST"], env["RASA_LOCK_PORT"], env["RASA_LOCK_DB"]) == ("cache", "6380", "2")
+
+
+POSTGRES = "postgresql+psycopg://jc:pw@db.example:5433/jobcenter"
+
+
+def test_several_rasa_instances_need_the_postgres_tracker_store_and_redis():
+    with pytest.raises(SystemExit, match=r"RASA_INSTANCES > 1 .* TRACKER_DATABASE_URL .* LOCK_STORE_URL"):
+        refuse_unsafe_scale(Settings(rasa_instances=2))
+    with pytest.raises(SystemExit, match="RASA_INSTANCES"):
+        refuse_unsafe_scale(Settings(rasa_instances=2, tracker_database_url=POSTGRES))
+    refuse_unsafe_scale(Settings(rasa_instances=2, tracker_database_url=POSTGRES, lock_store_url="redis://c:6379/0"))
+
+
+def test_several_front_door_workers_need_postgres():
+    with pytest.raises(SystemExit, match=r"WEB_WORKERS > 1 .* DATABASE_URL"):
+        refuse_unsafe_scale(Settings(web_workers=2))
+    refuse_unsafe_scale(Settings(web_workers=2, database_url=POSTGRES))
+    assert web_command(Settings(web_workers=2, database_url=POSTGRES)).argv[-2:] == ["--workers", "2"]
+    assert "--workers" not in web_command(Settings()).argv
+
+
+def test_instance_i_listens_on_rasa_port_plus_i():
+    settings = Settings(rasa_port=6000, rasa_instances=3)
+    assert settings.rasa_urls == ["http://127.0.0.1:6000", "http://127.0.0.1:6001", "http://127.0.0.1:6002"]
+    assert settings.rasa_url == settings.rasa_urls[0]
+
+
+@pytest.mark.parametrize(
+    ("argv", "setting"),
+    [
+        (["exec", "web"], {"WEB_WORKERS": "2"}),
+        (["exec", "rasa"], {"RASA_INSTANCES": "2"}),
+        ([], {"RASA_INSTANCES": "2"}),
+    ],
+)
+def test_the_runner_refuses_to_scale_on_sqlite_and_names_the_setting(argv, setting):
+    env = {**os.environ, "RASA_TOKEN": "r" * 40, "ACTIONS_TOKEN": "a" * 40, **setting}
+    env.pop("LOCK_STORE_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.stack", *argv], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 1
+    assert next(iter(setting)) + " > 1 needs" in done.stderr

@@ -1,7 +1,18 @@
-"""The one wrapper around Rasa: our front-door channel and its HTTP API."""
+"""The one wrapper around Rasa: our front-door channel and its HTTP API.
+
+With several Rasa instances (RASA_INSTANCES) every call goes to the live
+instance with the fewest outstanding requests from this worker, round robin
+among ties. An instance whose port refuses the connection is marked down and
+the call goes at once to the next one: nothing reached Rasa, so nothing can
+run twice. A call that timed out or broke off after it was sent is not
+retried (Rasa may have run the turn). The monitor (bot/api/monitor.py)
+probes every instance and takes a down one back when it answers again.
+"""
 
 from __future__ import annotations
 
+import itertools
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -13,28 +24,71 @@ WEBHOOK = "/webhooks/frontdoor/webhook"
 TOKEN_HEADER = "X-Frontdoor-Token"
 #: Seconds for calls no person waits on with a turn (status, tracker events).
 QUICK_TIMEOUT = 2.0
+#: Errors that mean nothing reached Rasa: the call may go to another instance.
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout)
 
 
 class RasaUnavailableError(Exception):
     """Rasa did not answer, or answered with an error."""
 
 
+@dataclass
+class Instance:
+    """One Rasa server, as this front-door worker sees it."""
+
+    url: str
+    up: bool = True
+    outstanding: int = 0
+
+
 class RasaClient:
-    def __init__(self, settings: Settings, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._token = settings.rasa_token.get_secret_value() if settings.rasa_token else ""
         self._turn_timeout = settings.rasa_timeout
-        self._http = client or httpx.AsyncClient(base_url=settings.rasa_url, timeout=settings.rasa_timeout)
+        self._http = httpx.AsyncClient(timeout=settings.rasa_timeout, transport=transport)
+        self.instances = [Instance(url) for url in settings.rasa_urls]
+        self._turns = itertools.count()
 
     async def close(self) -> None:
         await self._http.aclose()
 
+    def any_up(self) -> bool:
+        return any(instance.up for instance in self.instances)
+
+    def _pick(self, tried: list[Instance]) -> Instance:
+        """The live untried instance with the fewest outstanding calls, the
+        next in turn among ties; an untried down one when none is live."""
+        untried = [instance for instance in self.instances if instance not in tried]
+        candidates = [instance for instance in untried if instance.up] or untried
+        fewest = min(instance.outstanding for instance in candidates)
+        ties = [instance for instance in candidates if instance.outstanding == fewest]
+        return ties[next(self._turns) % len(ties)]
+
     async def _request(self, method: str, path: str, timeout: float, **kwargs: Any) -> Any:
+        """The call on one instance; on the next one while ports refuse."""
+        tried: list[Instance] = []
+        while True:
+            instance = self._pick(tried)
+            tried.append(instance)
+            try:
+                return await self._request_to(instance, method, path, timeout, **kwargs)
+            except RasaUnavailableError as exc:
+                if not isinstance(exc.__cause__, NOT_SENT):
+                    raise
+                instance.up = False
+                if len(tried) == len(self.instances):
+                    raise
+
+    async def _request_to(self, instance: Instance, method: str, path: str, timeout: float, **kwargs: Any) -> Any:
+        instance.outstanding += 1
         try:
-            response = await self._http.request(method, path, timeout=timeout, **kwargs)
+            response = await self._http.request(method, f"{instance.url}{path}", timeout=timeout, **kwargs)
             response.raise_for_status()
             return response.json()
         except (httpx.HTTPError, ValueError) as exc:
             raise RasaUnavailableError(type(exc).__name__) from exc
+        finally:
+            instance.outstanding -= 1
 
     async def _api(self, method: str, path: str, *, timeout: float = QUICK_TIMEOUT, **kwargs: Any) -> Any:
         """A call to Rasa's HTTP API, which takes the token as a query parameter."""
@@ -51,10 +105,12 @@ class RasaClient:
         return messages
 
     async def add_event(self, sender: str, event: dict[str, Any]) -> None:
-        """Append an event (for example pause or resume) to a conversation."""
+        """Append an event (for example pause or resume) to a conversation,
+        through any live instance."""
         await self._api("POST", f"/conversations/{sender}/tracker/events", json=event)
 
-    async def status(self) -> dict[str, Any]:
-        """Rasa's /status: the loaded model file and its fingerprint."""
-        status: dict[str, Any] = await self._api("GET", "/status")
+    async def status(self, instance: Instance) -> dict[str, Any]:
+        """One instance's /status: the loaded model file and its fingerprint."""
+        params = {"token": self._token}
+        status: dict[str, Any] = await self._request_to(instance, "GET", "/status", QUICK_TIMEOUT, params=params)
         return status

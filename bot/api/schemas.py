@@ -168,9 +168,15 @@ class ErrorBody(BaseModel):
     detail: str
 
 
+class RasaInstanceHealth(BaseModel):
+    url: str
+    status: str = Field(description="ok, unavailable, or no model loaded. One that is not ok gets no turns.")
+
+
 class Health(BaseModel):
     status: str = Field(description="ok, or degraded when a part below is not ok.")
-    rasa: str
+    rasa: str = Field(description="ok; degraded while some Rasa instances serve and others do not.")
+    rasa_instances: list[RasaInstanceHealth] = Field(default_factory=list, description="Each Rasa instance.")
     actions: str
     db: str
     model: str | None = None

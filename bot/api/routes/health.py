@@ -7,7 +7,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from bot.api.monitor import OK, UNAVAILABLE
-from bot.api.schemas import Health
+from bot.api.schemas import Health, RasaInstanceHealth
 from bot.api.state import StateDep
 from bot.handoff import rasa_queue
 from bot.storage.db import ping, session_scope
@@ -27,15 +27,17 @@ def _db() -> tuple[str, int | None]:
 
 @router.get("/health", response_model=Health, responses={503: {"model": Health}})
 async def health(state: StateDep) -> JSONResponse:
-    """200 when Rasa (with a model), the action server and the database answer.
-    Otherwise 503 with `status` "degraded" and the failing part named: the
-    front door still answers (a live chat with a caseworker goes on)."""
+    """200 when every Rasa instance (with a model), the action server and the
+    database answer. Otherwise 503 with `status` "degraded" and the failing
+    part named: the front door still answers (a live chat with a caseworker
+    goes on, and turns go to the Rasa instances that serve)."""
     parts = await state.monitor.check()
     db, queued = await run_in_threadpool(_db)
     ready = parts.down() is None and db == OK
     body = Health(
         status=OK if ready else "degraded",
         rasa=parts.rasa,
+        rasa_instances=[RasaInstanceHealth(url=url, status=status) for url, status in parts.rasa_instances.items()],
         actions=parts.actions,
         db=db,
         model=parts.model,

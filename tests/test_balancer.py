@@ -1,0 +1,145 @@
+"""The front door's Rasa wrapper spreads turns over several instances, on real
+sockets: least outstanding requests first, round robin among ties, a refused
+connection retried at once on another instance (which is then skipped until
+the monitor sees it answer), a turn that timed out never sent twice."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+
+from bot.api.monitor import Monitor
+from bot.api.rasa_client import WEBHOOK, RasaClient, RasaUnavailableError
+from tests.conftest import free_ports
+
+HOLD = "hold"
+
+
+class FakeRasa(ThreadingHTTPServer):
+    """A Rasa stand-in on a real port: answers /status, and a turn with a
+    message naming its port; a turn whose message is HOLD waits for `release`."""
+
+    daemon_threads = True
+
+    def __init__(self, port: int) -> None:
+        self.turns: list[str] = []
+        self.release = threading.Event()
+        super().__init__(("127.0.0.1", port), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def port(self) -> int:
+        return self.server_address[1]
+
+    def close(self) -> None:
+        self.release.set()
+        self.shutdown()
+        self.server_close()
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: FakeRasa
+
+    def do_GET(self) -> None:
+        self._json({"model_file": "models/abc.tar.gz"})
+
+    def do_POST(self) -> None:
+        assert self.path == WEBHOOK
+        message = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["message"]
+        self.server.turns.append(message)
+        if message == HOLD:
+            self.server.release.wait(30)
+        self._json([{"text": str(self.server.port)}])
+
+    def _json(self, body: object) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def servers() -> Iterator[list[FakeRasa]]:
+    started: list[FakeRasa] = []
+    yield started
+    for server in started:
+        server.close()
+
+
+def client_for(settings, first_port: int, instances: int = 2, timeout: float = 10.0) -> RasaClient:
+    own = settings.model_copy(update={"rasa_port": first_port, "rasa_instances": instances, "rasa_timeout": timeout})
+    return RasaClient(own)
+
+
+async def say(rasa: RasaClient, message: str = "hej") -> int:
+    """One turn; the port of the instance that answered it."""
+    return int((await rasa.send_message("sender", message, {}))[0]["text"])
+
+
+async def test_the_instance_with_fewest_outstanding_turns_gets_the_next(settings, servers):
+    first = free_ports(2)
+    servers += [FakeRasa(first), FakeRasa(first + 1)]
+    rasa = client_for(settings, first)
+    held = asyncio.create_task(say(rasa, HOLD))
+    while not any(server.turns for server in servers):
+        await asyncio.sleep(0.01)
+    busy = next(server for server in servers if server.turns)
+    idle = next(server for server in servers if server is not busy)
+    assert [await say(rasa) for _ in range(3)] == [idle.port] * 3
+    busy.release.set()
+    assert await held == busy.port
+    # With nothing outstanding, turns take the instances in turn.
+    assert sorted([await say(rasa) for _ in range(4)]) == sorted([first, first, first + 1, first + 1])
+    await rasa.close()
+
+
+async def test_a_refused_turn_goes_to_another_instance_and_the_refusing_one_waits_for_the_monitor(settings, servers):
+    first = free_ports(2)
+    servers.append(FakeRasa(first + 1))  # nothing listens on `first`: connections are refused
+    rasa = client_for(settings, first)
+    assert [await say(rasa) for _ in range(2)] == [first + 1] * 2
+    assert [instance.up for instance in rasa.instances] == [False, True]
+
+    servers.append(FakeRasa(first))  # it is back, but no turn goes there before a check
+    assert [await say(rasa) for _ in range(4)] == [first + 1] * 4
+    assert servers[1].turns == []
+    async with httpx.AsyncClient() as http:
+        parts = await Monitor(settings, rasa, http).check()
+    assert list(parts.rasa_instances.values()) == ["ok", "ok"] and parts.rasa == "ok"
+    assert {await say(rasa) for _ in range(4)} == {first, first + 1}
+    await rasa.close()
+
+
+async def test_a_turn_that_timed_out_after_it_was_sent_is_not_sent_again(settings, servers):
+    first = free_ports(2)
+    silent = socket.socket()  # accepts connections (the kernel's backlog) and never answers
+    silent.bind(("127.0.0.1", first))
+    silent.listen()
+    servers.append(FakeRasa(first + 1))
+    rasa = client_for(settings, first, timeout=1.0)
+    with pytest.raises(RasaUnavailableError, match="ReadTimeout"):
+        await say(rasa)  # a new client's first turn goes to the first instance
+    silent.close()
+    assert servers[0].turns == []
+    assert rasa.instances[0].up  # a slow instance is the monitor's to judge
+    await rasa.close()
+
+
+async def test_when_every_instance_refuses_the_turn_fails_as_refused(settings):
+    rasa = client_for(settings, free_ports(2))
+    with pytest.raises(RasaUnavailableError, match="ConnectError"):
+        await say(rasa)
+    assert not rasa.any_up()
+    await rasa.close()
