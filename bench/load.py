@@ -24,8 +24,8 @@ scale    The front door on PostgreSQL (fresh databases, dropped afterwards)
          RASA_INSTANCES=2; CPU includes our databases' PostgreSQL backends
          and the Redis server.
 sse      The front door's CPU (idle, and over a steady stream of one
-         conversation's turns) and /api/chat p50 with no SSE connection
-         open and with --sse-connections idle ones.
+         conversation's turns) and /api/chat p50 with --sse-connections
+         idle SSE connections open, against windows before and after.
 
 Prints tables and writes everything, with the command, core count, date
 and model fingerprint, to test-artifacts/bench/load-<date>.json. The
