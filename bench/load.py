@@ -20,9 +20,10 @@ profile  On the same stack, one turn at a time: Rasa's NLU alone
          door, each with its CPU per process; and one long conversation,
          to show what a growing tracker costs a turn.
 scale    The front door on PostgreSQL (fresh databases, dropped afterwards)
-         and Redis (LOCK_STORE_URL) with one Rasa instance, then with
-         RASA_INSTANCES=2; CPU includes our databases' PostgreSQL backends
-         and the Redis server.
+         and Redis (LOCK_STORE_URL) with one Rasa instance and with
+         RASA_INSTANCES=2: both stacks run side by side and take
+         alternating rounds. CPU includes our databases' PostgreSQL
+         backends and the Redis server.
 sse      The front door's CPU (idle, and over a steady stream of one
          conversation's turns) and /api/chat p50 with --sse-connections
          idle SSE connections open, against windows before and after.
@@ -50,7 +51,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager, suppress
+from contextlib import ExitStack, asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -280,8 +281,8 @@ class Target:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def front_door(stack: Stack) -> Target:
-    return Target("front door", f"{stack.web_url}/api/chat")
+def front_door(stack: Stack, name: str = "front door") -> Target:
+    return Target(name, f"{stack.web_url}/api/chat")
 
 
 def _rasa_token(stack: Stack) -> str:
@@ -368,18 +369,18 @@ def load_client(level: int) -> httpx.AsyncClient:
 
 
 async def alternating_rounds(
-    stack: Stack, targets: Sequence[Target], levels: Sequence[int], rounds: int
+    targets: Sequence[tuple[Target, Meter]], levels: Sequence[int], rounds: int
 ) -> list[Round]:
     """A warm-up round per target, then for each level `rounds` rounds per
-    target in ABBA order, so that neither target always goes first."""
-    meter = meter_for(stack)
+    target in ABBA order, so that neither target always goes first and a
+    change in the machine's load falls on both."""
     done = []
     async with load_client(max(*levels, WARMUP_LEVEL)) as client:
-        for target in targets:
+        for target, _ in targets:
             await run_round(client, target, WARMUP_LEVEL)
         for level in levels:
             for n in range(rounds):
-                for target in targets if n % 2 == 0 else reversed(targets):
+                for target, meter in targets if n % 2 == 0 else reversed(targets):
                     done.append(await measured_round(client, meter, target, level))
     return done
 
@@ -555,7 +556,8 @@ def has_setting(name: str) -> bool:
 
 
 async def gateway(stack: Stack, levels: Sequence[int], rounds: int) -> dict[str, Any]:
-    rows = summarise(await alternating_rounds(stack, (front_door(stack), rasa_alone(stack)), levels, rounds))
+    meter = meter_for(stack)
+    rows = summarise(await alternating_rounds([(front_door(stack), meter), (rasa_alone(stack), meter)], levels, rounds))
     print_rows("Front door against Rasa alone (SQLite, one Rasa; Rasa alone = POST to its channel webhook)", rows)
     comparison = []
     for level in levels:
@@ -661,41 +663,43 @@ def print_profile(result: dict[str, Any]) -> None:
 
 
 async def scale(levels: Sequence[int], rounds: int, web_workers: int | None) -> dict[str, Any]:
-    """The front door on PostgreSQL and Redis with one Rasa instance, then two."""
-    base = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL") or DEFAULT_DATABASE_URL
-    redis_url = os.environ.get("TEST_REDIS_URL") or DEFAULT_REDIS_URL
-    setups = []
-    for instances in (1, 2):
-        if instances > 1 and not has_setting("rasa_instances"):
-            print("\nRASA_INSTANCES is not in bot/settings.py: two instances not measured.")
-            continue
-        extra: dict[str, Any] = {"rasa_instances": instances} if has_setting("rasa_instances") else {}
-        if web_workers and has_setting("web_workers"):
-            extra["web_workers"] = web_workers
-        setups.append(await scale_setup(base, redis_url, instances, extra, levels, rounds))
+    """The front door on PostgreSQL and Redis with one Rasa instance and with
+    two: both stacks run side by side and take alternating rounds."""
+    instances = (1, 2) if has_setting("rasa_instances") else (1,)
+    if len(instances) == 1:
+        print("\nRASA_INSTANCES is not in bot/settings.py: two instances not measured.")
+    with ExitStack() as stacks:
+        started = {n: stacks.enter_context(production_stack(n, web_workers)) for n in instances}
+        targets = [(front_door(stack, instance_name(n)), meter_for(stack)) for n, stack in started.items()]
+        rows = summarise(await alternating_rounds(targets, levels, rounds))
+    workers = f", {web_workers} front-door workers" if web_workers and has_setting("web_workers") else ""
+    print_rows(f"The front door on PostgreSQL + Redis{workers}, one Rasa instance against two (side by side)", rows)
     ratios = []
-    if len(setups) == 2:
-        for one, two in zip(setups[0]["rows"], setups[1]["rows"], strict=True):
-            ratios.append({"level": one["level"], "throughput_ratio": ratio(two["turns_per_s"], one["turns_per_s"])})
-            print(f"  {one['level']:>3} conversations: two instances give {ratios[-1]['throughput_ratio']}× one")
-    return {"setups": setups, "two_over_one": ratios}
+    for level in levels if len(instances) == 2 else ():
+        one, two = (next(r for r in rows if (r["target"], r["level"]) == (instance_name(n), level)) for n in (1, 2))
+        ratios.append({"level": level, "throughput_ratio": ratio(two["turns_per_s"], one["turns_per_s"])})
+        print(f"  {level:>3} conversations: two instances give {ratios[-1]['throughput_ratio']}× one")
+    return {"web_workers": web_workers or 1, "rows": rows, "two_over_one": ratios}
 
 
-async def scale_setup(
-    base: str, redis_url: str, instances: int, extra: dict[str, Any], levels: Sequence[int], rounds: int
-) -> dict[str, Any]:
+def instance_name(instances: int) -> str:
+    return f"{instances} instance{'s' if instances > 1 else ''}"
+
+
+@contextmanager
+def production_stack(instances: int, web_workers: int | None) -> Iterator[Stack]:
+    """A stack on two fresh PostgreSQL databases (dropped afterwards) and
+    Redis, with `instances` Rasa instances."""
+    base = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL") or DEFAULT_DATABASE_URL
+    extra: dict[str, Any] = {"rasa_instances": instances} if has_setting("rasa_instances") else {}
+    if web_workers and has_setting("web_workers"):
+        extra["web_workers"] = web_workers
     scratch = Path(tempfile.mkdtemp(prefix="bench-load-"))
     with postgres_databases(base, 2) as (app_url, tracker_url):
-        settings = scratch_settings(
-            scratch, database_url=app_url, tracker_database_url=tracker_url, lock_store_url=redis_url, **extra
-        )
-        with running(settings, scratch) as stack:
-            rows = summarise(await alternating_rounds(stack, (front_door(stack),), levels, rounds))
-    name = f"PostgreSQL + Redis, {instances} Rasa instance{'s' if instances > 1 else ''}"
-    if "web_workers" in extra:
-        name += f", {extra['web_workers']} front-door workers"
-    print_rows(name, rows)
-    return {"name": name, "rasa_instances": instances, **extra, "rows": rows}
+        redis_url = os.environ.get("TEST_REDIS_URL") or DEFAULT_REDIS_URL
+        update = {"database_url": app_url, "tracker_database_url": tracker_url, "lock_store_url": redis_url, **extra}
+        with running(scratch_settings(scratch, **update), scratch) as stack:
+            yield stack
 
 
 @asynccontextmanager
