@@ -56,8 +56,6 @@ PROBE_TIMEOUT_SECONDS = 2
 BACKOFF_SECONDS = (1, 2, 4, 8, 16, 30)
 STABLE_SECONDS = 60
 WARMUP_QUESTION = "Hvad er et fleksjob?"
-#: Rasa's lock on a conversation expires after this many turn time-outs.
-LOCK_LIFETIME_TURNS = 2
 _PR_SET_PDEATHSIG = 1
 
 log = get_logger("bot.supervisor")
@@ -114,10 +112,10 @@ def rasa_endpoints(settings: Settings) -> tuple[Path, dict[str, str]]:
         "RASA_LOCK_HOST": lock.host or "localhost",
         "RASA_LOCK_PORT": str(lock.port or 6379),
         "RASA_LOCK_DB": lock.database or "0",
-        # A conversation's lock outlives its turn only when the instance that
-        # held it died; Rasa's default (60 s) would block the conversation a
-        # minute. The front door gives up on a turn after RASA_TIMEOUT.
-        "TICKET_LOCK_LIFETIME": str(math.ceil(LOCK_LIFETIME_TURNS * settings.rasa_timeout)),
+        # A conversation's lock outlives its turn when the instance that held
+        # it died: Rasa's default lifetime (60 s) would block the conversation
+        # a minute. The front door gives up on a turn after RASA_TIMEOUT.
+        "TICKET_LOCK_LIFETIME": str(math.ceil(settings.rasa_timeout)),
     }
     return ROOT / "endpoints.production.yml", env
 

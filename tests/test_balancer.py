@@ -9,14 +9,15 @@ import asyncio
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
 
-from bot.api.monitor import Monitor
-from bot.api.rasa_client import WEBHOOK, RasaClient, RasaUnavailableError
+from bot.api.monitor import MISSES_BEFORE_DOWN, Monitor
+from bot.api.rasa_client import QUICK_TIMEOUT, WEBHOOK, RasaClient, RasaUnavailableError
 from tests.conftest import free_ports
 
 HOLD = "hold"
@@ -31,6 +32,8 @@ class FakeRasa(ThreadingHTTPServer):
     def __init__(self, port: int) -> None:
         self.turns: list[str] = []
         self.release = threading.Event()
+        #: Answer /status only after the monitor's time-out (a busy Rasa).
+        self.slow_status = False
         super().__init__(("127.0.0.1", port), Handler)
         threading.Thread(target=self.serve_forever, daemon=True).start()
 
@@ -48,6 +51,8 @@ class Handler(BaseHTTPRequestHandler):
     server: FakeRasa
 
     def do_GET(self) -> None:
+        if self.server.slow_status:
+            time.sleep(QUICK_TIMEOUT + 1)
         self._json({"model_file": "models/abc.tar.gz"})
 
     def do_POST(self) -> None:
@@ -142,4 +147,23 @@ async def test_when_every_instance_refuses_the_turn_fails_as_refused(settings):
     with pytest.raises(RasaUnavailableError, match="ConnectError"):
         await say(rasa)
     assert not rasa.any_up()
+    await rasa.close()
+
+
+async def test_an_instance_slow_to_answer_checks_stays_in_service_while_it_answers_turns(settings, servers):
+    first = free_ports(1)
+    servers.append(FakeRasa(first))
+    servers[0].slow_status = True
+    rasa = client_for(settings, first, instances=1)
+    async with httpx.AsyncClient() as http:
+        monitor = Monitor(settings, rasa, http)
+        for _ in range(MISSES_BEFORE_DOWN + 1):
+            assert (await monitor.check()).rasa == "unavailable"
+            await say(rasa)  # busy, not hung
+        assert rasa.any_up()
+        await monitor.check()  # sees the last turn's answer
+        for _ in range(MISSES_BEFORE_DOWN):
+            assert rasa.any_up()
+            await monitor.check()  # no answer to anything since the last check
+        assert not rasa.any_up()
     await rasa.close()

@@ -3,7 +3,8 @@
 The front door checks them every PROBE_SECONDS in the background with short
 time-outs. A part counts as down when its port refuses the connection (the
 process is gone) or when it missed MISSES_BEFORE_DOWN checks in a row (it is
-stopped or hung; a busy part that answers one check late is not down). A Rasa
+stopped or hung; a busy part that answers one check late is not down, nor is
+a Rasa instance that answered turns since the last check). A Rasa
 instance that is down gets no turns (bot/api/rasa_client.py) until it
 answers a check again. A turn that needs a part that is down (the action
 server, or every Rasa instance) is answered at once with the Danish 503 and
@@ -59,6 +60,8 @@ class Monitor:
         self.last: Parts | None = None
         #: Checks missed in a row, by Rasa instance URL and ACTIONS.
         self._misses: dict[str, int] = {}
+        #: Each Rasa instance's responses at the last check, by URL.
+        self._responses: dict[str, int] = {}
         self._actions_refused = False
 
     def _count(self, key: str, ok: bool) -> int:
@@ -68,6 +71,7 @@ class Monitor:
     async def _instance(self, instance: Instance) -> tuple[str, str | None]:
         """Check one Rasa instance and take it out of (or back into) service."""
         refused = False
+        before = self._responses.get(instance.url, instance.responses)
         try:
             status = await self.rasa.status(instance)
             model_file = status.get("model_file")
@@ -75,7 +79,9 @@ class Monitor:
         except RasaUnavailableError as exc:
             refused = isinstance(exc.__cause__, NOT_SENT)
             state, model_file = UNAVAILABLE, None
-        missed = self._count(instance.url, state == OK)
+        self._responses[instance.url] = instance.responses
+        busy = state == UNAVAILABLE and not refused and instance.responses > before
+        missed = self._count(instance.url, state == OK or busy)
         instance.up = not refused and missed < MISSES_BEFORE_DOWN
         return state, PurePath(model_file).name.removesuffix(".tar.gz") if model_file else None
 

@@ -39,13 +39,16 @@ class Instance:
     url: str
     up: bool = True
     outstanding: int = 0
+    #: Responses it sent (to turns, events, probes): a busy instance that
+    #: is slow to answer a probe still sends them.
+    responses: int = 0
 
 
 class RasaClient:
-    def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(self, settings: Settings) -> None:
         self._token = settings.rasa_token.get_secret_value() if settings.rasa_token else ""
         self._turn_timeout = settings.rasa_timeout
-        self._http = httpx.AsyncClient(timeout=settings.rasa_timeout, transport=transport)
+        self._http = httpx.AsyncClient(timeout=settings.rasa_timeout)
         self.instances = [Instance(url) for url in settings.rasa_urls]
         self._turns = itertools.count()
 
@@ -83,6 +86,7 @@ class RasaClient:
         instance.outstanding += 1
         try:
             response = await self._http.request(method, f"{instance.url}{path}", timeout=timeout, **kwargs)
+            instance.responses += 1
             response.raise_for_status()
             return response.json()
         except (httpx.HTTPError, ValueError) as exc:
