@@ -13,13 +13,13 @@ import pytest
 
 from bench.load import CONVERSATIONS, cpu_by_pid, cpu_seconds, cpu_used, percentiles, process_tree, round_turns
 
-#: A child that starts a grandchild which burns 0.5 s of CPU (by its own
+#: A child that starts a grandchild which burns 0.6 s of CPU (by its own
 #: clock), prints "burnt" and then sleeps; the child itself only waits.
 BURNER = """
 import subprocess, sys, time
 grandchild = subprocess.Popen([sys.executable, "-c", '''
 import time
-while time.process_time() < 0.5:
+while time.process_time() < 0.6:
     pass
 print("burnt", flush=True)
 time.sleep(60)
@@ -57,8 +57,9 @@ def burner():
 def test_the_cpu_of_a_process_tree_includes_a_living_grandchild(burner):
     tree = process_tree(burner.pid)
     assert len(tree) == 2 and tree[0] == burner.pid
-    assert cpu_seconds(burner.pid) < 0.4  # the child only waited
-    assert sum(cpu_by_pid(tree).values()) >= 0.5
+    # /proc counts CPU in clock ticks, sampled: allow for a little less.
+    assert cpu_seconds(burner.pid) < 0.3  # the child only waited
+    assert sum(cpu_by_pid(tree).values()) >= 0.45
 
 
 def test_a_process_that_is_gone_is_left_out(burner):
