@@ -11,12 +11,12 @@ RASA := $(RASA_VENV)/bin/rasa
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help setup run test model lint test-knowledge test-python test-rasa-data test-stories bench-kb bench-e2e bench-nlu bench-nlu-baseline bench-nlu-blend bench-train chromium nginx clean
+.PHONY: help setup run test model lint test-knowledge test-python test-rasa-data test-stories bench-kb bench-e2e bench-nlu bench-nlu-baseline bench-nlu-blend bench-train bench-load chromium nginx clean
 
 help:
 	@echo "make run    start the assistant (http://127.0.0.1:$${WEB_PORT:-8000}/)"
 	@echo "make test   run every test"
-	@echo "make bench-kb / make bench-e2e / make bench-nlu / make bench-nlu-baseline / make bench-nlu-blend / make bench-train   benchmarks (see README)"
+	@echo "make bench-kb / make bench-e2e / make bench-load / make bench-train / make bench-nlu / make bench-nlu-baseline / make bench-nlu-blend   benchmarks (see README)"
 
 $(VENV)/.installed: requirements/app.txt scripts/make-venv
 	@scripts/make-venv $(VENV) requirements/app.txt
@@ -76,6 +76,11 @@ bench-e2e: model
 # A clean `rasa train` (empty cache, temporary folder), timed (bench/train.py).
 bench-train: setup
 	$(PY) -m bench.train
+
+# Throughput, latency and CPU per turn at 1, 10 and 50 conversations, two Rasa
+# instances on PostgreSQL and Redis, idle SSE connections; 10-15 minutes (bench/load.py).
+bench-load: model
+	$(PY) -m bench.load
 
 bench-nlu: model
 	$(PY) -m bench.nlu

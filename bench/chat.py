@@ -24,19 +24,19 @@ from bot.settings import Settings, get_settings
 from bot.stack import Stack, with_tokens
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        return int(sock.getsockname()[1])
 
 
 def bench_settings(scratch: Path) -> Settings:
     """The settings with free ports, fresh tokens and databases in `scratch`."""
     scratch_settings = get_settings().model_copy(
         update={
-            "web_port": _free_port(),
-            "rasa_port": _free_port(),
-            "actions_port": _free_port(),
+            "web_port": free_port(),
+            "rasa_port": free_port(),
+            "actions_port": free_port(),
             "rasa_token": None,
             "actions_token": None,
             "database_url": f"sqlite:///{scratch / 'app.db'}",
