@@ -11,7 +11,7 @@ RASA := $(RASA_VENV)/bin/rasa
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help setup run test model lint test-knowledge test-python test-rasa-data test-stories bench-kb bench-e2e bench-nlu bench-nlu-baseline bench-nlu-blend bench-train bench-load chromium nginx clean
+.PHONY: help setup run test checks model lint test-knowledge test-python test-unit test-integration test-rasa-data test-stories bench-kb bench-e2e bench-nlu bench-nlu-baseline bench-nlu-blend bench-train bench-load chromium nginx clean
 
 help:
 	@echo "make run    start the assistant (http://127.0.0.1:$${WEB_PORT:-8000}/)"
@@ -32,8 +32,14 @@ model: setup
 run: model
 	@$(PY) -m bot.stack
 
-test: model lint test-knowledge test-rasa-data test-python test-stories
+# The model trains while the checks and the tests that need no model run
+# beside it (two jobs); then the tests on real processes and the stories.
+test: setup
+	@$(MAKE) --no-print-directory -j2 --output-sync=target model checks
+	@$(MAKE) --no-print-directory test-integration test-stories
 	@echo "All tests passed."
+
+checks: lint test-knowledge test-rasa-data test-unit
 
 lint: setup
 	$(VENV)/bin/ruff check .
@@ -45,8 +51,18 @@ test-knowledge: setup
 test-rasa-data: setup
 	$(RASA) data validate --fail-on-warnings
 
+# Every pytest test in one run.
 test-python: model chromium nginx
 	$(VENV)/bin/pytest
+
+# The tests that need no trained model (tests/conftest.py marks every test
+# on the running stack `integration`).
+test-unit: setup
+	$(VENV)/bin/pytest -m "not integration and not browser"
+
+# The tests on real processes with the trained model, and the browser tests.
+test-integration: model chromium nginx
+	$(VENV)/bin/pytest -m "integration or browser"
 
 # The browser tests drive Debian's Chromium (never a downloaded browser).
 chromium:

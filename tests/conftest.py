@@ -121,7 +121,12 @@ def new_sender() -> str:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests marked `last` run after all others (they read what the others left)."""
+    """Tests marked `last` run after all others (they read what the others
+    left). A test on the running stack is `integration` whether or not its
+    module says so: `make test` runs the others while the model trains."""
+    for item in items:
+        if "stack" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.integration)
     items.sort(key=lambda item: item.get_closest_marker("last") is not None)
 
 
