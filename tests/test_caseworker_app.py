@@ -12,11 +12,12 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
+from sqlalchemy import select
 
 from bot.api.main import create_app
 from bot.handoff import service
 from bot.storage.db import session_scope
-from bot.storage.models import CaseStatus, HandoffCase, Team
+from bot.storage.models import AuditEntry, CaseStatus, HandoffCase, Team
 from bot.taxonomy import Author, Channel, HandoffReason, Municipality
 from tests.conftest import CASEWORKER_PASSWORD, add_caseworker
 
@@ -34,9 +35,7 @@ def client(settings, migrated) -> Iterator[TestClient]:
         yield http
 
 
-def login(
-    client: TestClient, username: str, password: str = CASEWORKER_PASSWORD, with_csrf: bool = True
-) -> Response:
+def login(client: TestClient, username: str, password: str = CASEWORKER_PASSWORD, with_csrf: bool = True) -> Response:
     token = _CSRF.search(client.get("/caseworker/login").text).group(1) if with_csrf else ""
     return client.post("/caseworker/login", data={"username": username, "password": password, "csrf_token": token})
 
@@ -169,3 +168,14 @@ def test_another_municipalitys_case_is_not_found_for_any_action(client, username
     assert client.post(f"/caseworker/cases/{case_id}/claim", data={"csrf_token": csrf(client)}).status_code == 404
     with session_scope() as session:
         assert session.get(HandoffCase, case_id).status is CaseStatus.WAITING
+
+
+def test_reading_a_case_is_audited_and_polling_without_new_messages_is_not(client, username):
+    case_id = waiting_chat(Municipality.BALLERUP, [(Author.CITIZEN, "Kan I ringe mig op?")])
+    login(client, username)
+    client.get(f"/caseworker/cases/{case_id}")
+    last = client.get(f"/caseworker/api/cases/{case_id}/thread").json()["messages"][-1]["id"]
+    client.get(f"/caseworker/api/cases/{case_id}/thread", params={"after": last})
+    with session_scope() as session:
+        rows = session.scalars(select(AuditEntry.action).where(AuditEntry.case_id == case_id)).all()
+    assert rows == ["view", "read_thread"]
