@@ -16,7 +16,7 @@ import os
 import resource
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from bot.model import fingerprint, train
@@ -43,7 +43,7 @@ def clean_train() -> dict[str, float]:
 def main() -> None:
     result = {
         "command": "make bench-train",
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "cores": os.cpu_count(),
         "fingerprint": fingerprint(),
         **clean_train(),
