@@ -24,7 +24,9 @@ $(VENV)/.installed: requirements/app.txt scripts/make-venv
 $(RASA_VENV)/.installed: requirements/rasa.txt scripts/make-venv
 	@scripts/make-venv $(RASA_VENV) requirements/rasa.txt
 
-setup: $(VENV)/.installed $(RASA_VENV)/.installed
+# The two environments install side by side.
+setup:
+	@$(MAKE) --no-print-directory -j2 --output-sync=target $(VENV)/.installed $(RASA_VENV)/.installed
 
 model: setup
 	@$(PY) -m bot.model
@@ -32,11 +34,11 @@ model: setup
 run: model
 	@$(PY) -m bot.stack
 
-# The model trains while the checks and the tests that need no model run
-# beside it (two jobs); then the tests on real processes and the stories.
+# Two jobs at a time: the model trains while the checks and the tests that
+# need no model run; then the tests on real processes beside the stories.
 test: setup
 	@$(MAKE) --no-print-directory -j2 --output-sync=target model checks
-	@$(MAKE) --no-print-directory test-integration test-stories
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-integration test-stories
 	@echo "All tests passed."
 
 checks: lint test-knowledge test-rasa-data test-unit

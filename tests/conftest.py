@@ -12,12 +12,14 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from bot.taxonomy import Municipality
 
@@ -63,7 +65,7 @@ os.environ.pop("LOCK_STORE_URL", None)
 
 from bot.model import model_path  # noqa: E402  (settings must be in the environment first)
 from bot.settings import get_settings  # noqa: E402
-from bot.stack import Stack  # noqa: E402
+from bot.stack import Stack, new_token  # noqa: E402
 from bot.storage.migrate import migrate  # noqa: E402
 
 
@@ -94,6 +96,37 @@ def stack(settings, migrated, _fresh_logs) -> Iterator[Stack]:
     running.start()
     try:
         running.wait_ready()
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="session")
+def own_stack(settings, migrated, tmp_path_factory) -> Iterator[Stack]:
+    """A second, supervised stack on its own ports, databases and copy of the
+    knowledge base, for tests that kill its processes (tests/test_faults.py)
+    or edit its knowledge (tests/test_insights_flow.py). Its Rasa token
+    begins with "-", which Rasa's argument parser used to reject."""
+    folder = tmp_path_factory.mktemp("own")
+    shutil.copytree(settings.knowledge_dir, folder / "knowledge")
+    own = settings.model_copy(
+        update={
+            "web_port": free_port(),
+            "rasa_port": free_port(),
+            "actions_port": free_port(),
+            "database_url": f"sqlite:///{folder / 'app.db'}",
+            "tracker_database_url": f"sqlite:///{folder / 'tracker.db'}",
+            "var_dir": folder,
+            "knowledge_dir": folder / "knowledge",
+            "rasa_token": SecretStr("-" + secrets.token_hex(16)),
+            "actions_token": new_token(),
+        }
+    )
+    running = Stack(own, model_path(), log_dir=ARTIFACTS / "logs" / "own")
+    running.start()
+    try:
+        running.wait_ready()
+        running.start_supervisor()
         yield running
     finally:
         running.stop()

@@ -1,5 +1,6 @@
-"""The fault suite: a supervised stack of its own, whose processes the tests
-really kill (SIGKILL), stop (SIGSTOP) and whose database they lock.
+"""The fault suite, on the second, supervised stack (own_stack in
+tests/conftest.py): the tests really kill its processes (SIGKILL), stop
+them (SIGSTOP) and lock its database.
 
 Each test checks what the citizen and the caseworker get while a part is
 down, that the stack recovers by itself, and that no case, callback or
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import signal
 import sqlite3
 import subprocess
@@ -23,13 +23,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from pydantic import SecretStr
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from bot.api.monitor import MISSES_BEFORE_DOWN
 from bot.model import model_path
-from bot.stack import Stack, new_token
+from bot.stack import Stack
 from bot.storage.db import make_engine
 from bot.storage.models import CaseMessage, CaseStatus, HandoffCase, RasaEvent, Team
 from bot.taxonomy import Municipality
@@ -84,43 +83,16 @@ class Citizen:
 
 
 @pytest.fixture(scope="module")
-def faulty(settings, tmp_path_factory) -> Iterator[Stack]:
-    """A supervised stack on its own ports and databases. Its Rasa token
-    begins with "-", which Rasa's argument parser used to reject."""
-    folder = tmp_path_factory.mktemp("faults")
-    own = settings.model_copy(
-        update={
-            "web_port": free_port(),
-            "rasa_port": free_port(),
-            "actions_port": free_port(),
-            "database_url": f"sqlite:///{folder / 'app.db'}",
-            "tracker_database_url": f"sqlite:///{folder / 'tracker.db'}",
-            "var_dir": folder,
-            "rasa_token": SecretStr("-" + secrets.token_hex(16)),
-            "actions_token": new_token(),
-        }
-    )
-    stack = Stack(own, model_path(), log_dir=ARTIFACTS / "logs" / "faults")
-    stack.start()
-    try:
-        stack.wait_ready()
-        stack.start_supervisor()
-        yield stack
-    finally:
-        stack.stop()
-
-
-@pytest.fixture(scope="module")
-def database(faulty) -> Iterator[Engine]:
-    engine = make_engine(faulty.settings.database_url)
+def database(own_stack) -> Iterator[Engine]:
+    engine = make_engine(own_stack.settings.database_url)
     yield engine
     engine.dispose()
 
 
 @pytest.fixture(scope="module")
-def anne(faulty) -> Caseworker:
-    username = add_caseworker(Municipality.GLADSAXE, Team.BORGER, "Anne Hansen", faulty.settings.database_url)
-    return Caseworker(faulty, username)
+def anne(own_stack) -> Caseworker:
+    username = add_caseworker(Municipality.GLADSAXE, Team.BORGER, "Anne Hansen", own_stack.settings.database_url)
+    return Caseworker(own_stack, username)
 
 
 def cases_of(engine: Engine, sender: str) -> list[HandoffCase]:
@@ -159,22 +131,22 @@ def live_chat(citizen: Citizen, anne: Caseworker, database: Engine) -> HandoffCa
     return case
 
 
-def test_rasa_started_with_a_token_that_begins_with_a_dash(faulty):
-    assert faulty.settings.rasa_token.get_secret_value().startswith("-")
-    assert Citizen(faulty).answered("Hvad er et fleksjob?")
+def test_rasa_started_with_a_token_that_begins_with_a_dash(own_stack):
+    assert own_stack.settings.rasa_token.get_secret_value().startswith("-")
+    assert Citizen(own_stack).answered("Hvad er et fleksjob?")
 
 
-def test_no_token_in_any_process_list(faulty):
-    tokens = [faulty.settings.rasa_token.get_secret_value(), faulty.settings.actions_token.get_secret_value()]
-    for process in faulty.processes.values():
+def test_no_token_in_any_process_list(own_stack):
+    tokens = [own_stack.settings.rasa_token.get_secret_value(), own_stack.settings.actions_token.get_secret_value()]
+    for process in own_stack.processes.values():
         cmdline = Path(f"/proc/{process.pid}/cmdline").read_bytes().decode(errors="replace")
         assert not any(token in cmdline for token in tokens)
 
 
-def test_killed_action_server_is_restarted_and_the_citizen_meanwhile_gets_the_contact_route(faulty):
-    citizen = Citizen(faulty)
-    others = pid(faulty, "web"), pid(faulty, "rasa")
-    os.kill(pid(faulty, "actions"), signal.SIGKILL)
+def test_killed_action_server_is_restarted_and_the_citizen_meanwhile_gets_the_contact_route(own_stack):
+    citizen = Citizen(own_stack)
+    others = pid(own_stack, "web"), pid(own_stack, "rasa")
+    os.kill(pid(own_stack, "actions"), signal.SIGKILL)
     killed = time.monotonic()
     down = citizen.send("Hvad er et fleksjob?")
     if down.status_code != 200:  # unless the action server was back already
@@ -182,14 +154,14 @@ def test_killed_action_server_is_restarted_and_the_citizen_meanwhile_gets_the_co
         assert "kan ikke svare lige nu" in down.json()["detail"] and GLADSAXE_PHONE in down.json()["detail"]
     wait_until(lambda: citizen.answered("Hvad er løntilskud?"))
     record("actions_sigkill_recovery_s", time.monotonic() - killed)
-    assert (pid(faulty, "web"), pid(faulty, "rasa")) == others
+    assert (pid(own_stack, "web"), pid(own_stack, "rasa")) == others
 
 
-def test_killed_rasa_does_not_end_a_live_chat_and_no_conversation_stays_paused(faulty, anne, database):
-    citizen = Citizen(faulty)
+def test_killed_rasa_does_not_end_a_live_chat_and_no_conversation_stays_paused(own_stack, anne, database):
+    citizen = Citizen(own_stack)
     case = live_chat(citizen, anne, database)
-    web_pid = pid(faulty, "web")
-    os.kill(pid(faulty, "rasa"), signal.SIGKILL)
+    web_pid = pid(own_stack, "web")
+    os.kill(pid(own_stack, "rasa"), signal.SIGKILL)
     killed = time.monotonic()
 
     # The caseworker and the citizen go on talking while Rasa is down.
@@ -205,9 +177,9 @@ def test_killed_rasa_does_not_end_a_live_chat_and_no_conversation_stays_paused(f
     # question, so the citizen is answered by the bot again.
     wait_until(lambda: citizen.answered("Hvad er et fleksjob?"))
     record("rasa_sigkill_recovery_s", time.monotonic() - killed)
-    assert pid(faulty, "web") == web_pid
+    assert pid(own_stack, "web") == web_pid
     assert queued(database) == 0
-    events = tracker(faulty, citizen.sender)
+    events = tracker(own_stack, citizen.sender)
     assert events["paused"] is False
     logged = " ".join(e.get("text") or "" for e in events["events"] if e["event"] in ("user", "bot"))
     assert "det er Anne" in logged and "et spørgsmål mere" in logged
@@ -215,9 +187,9 @@ def test_killed_rasa_does_not_end_a_live_chat_and_no_conversation_stays_paused(f
     assert "det er Anne" in thread and "et spørgsmål mere" in thread
 
 
-def test_stopped_action_server_gives_the_contact_route_at_once_and_recovers(faulty):
-    citizen = Citizen(faulty)
-    actions = faulty.processes["actions"]
+def test_stopped_action_server_gives_the_contact_route_at_once_and_recovers(own_stack):
+    citizen = Citizen(own_stack)
+    actions = own_stack.processes["actions"]
     actions.send_signal(signal.SIGSTOP)
     try:
         for _ in range(MISSES_BEFORE_DOWN):  # stopped, not busy: it misses checks in a row
@@ -233,10 +205,10 @@ def test_stopped_action_server_gives_the_contact_route_at_once_and_recovers(faul
     record("actions_sigstop_recovery_s", time.monotonic() - stopped)
 
 
-def test_stopped_rasa_does_not_hold_up_the_caseworker_or_health(faulty, anne, database):
-    citizen = Citizen(faulty)
+def test_stopped_rasa_does_not_hold_up_the_caseworker_or_health(own_stack, anne, database):
+    citizen = Citizen(own_stack)
     case = live_chat(citizen, anne, database)
-    rasa = faulty.processes["rasa"]
+    rasa = own_stack.processes["rasa"]
     rasa.send_signal(signal.SIGSTOP)
     try:
         started = time.monotonic()
@@ -250,7 +222,7 @@ def test_stopped_rasa_does_not_hold_up_the_caseworker_or_health(faulty, anne, da
     finally:
         rasa.send_signal(signal.SIGCONT)
     wait_until(lambda: citizen.answered("Hvad er virksomhedspraktik?"))
-    assert tracker(faulty, citizen.sender)["paused"] is False
+    assert tracker(own_stack, citizen.sender)["paused"] is False
     assert "Jeg er her stadig" in thread_of(database, case.id)
 
 
@@ -266,15 +238,15 @@ def locked(database_path: str) -> Iterator[None]:
         connection.close()
 
 
-def test_a_locked_database_keeps_the_callback_request_and_does_not_freeze_the_bot(faulty, database):
-    citizen = Citizen(faulty)
+def test_a_locked_database_keeps_the_callback_request_and_does_not_freeze_the_bot(own_stack, database):
+    citizen = Citizen(own_stack)
     wait_until(lambda: citizen.web.get("/health").status_code == 200)  # Rasa is back from the test before
     citizen.say("Kan I ringe mig op?")
     citizen.say("Ring eller skriv til mig")
     citizen.say("Kim")
     citizen.say("12 34 56 78")
-    other = Citizen(faulty, "rodovre")
-    with locked(faulty.settings.database_url.removeprefix("sqlite:///")):
+    other = Citizen(own_stack, "rodovre")
+    with locked(own_stack.settings.database_url.removeprefix("sqlite:///")):
         refused = citizen.say("Jeg vil gerne høre om fleksjob")
         assert "kunne ikke sende" in texts(refused)
         retry = next(b for m in refused for b in m.get("buttons") or [] if b["title"] == "Prøv igen")

@@ -12,31 +12,27 @@ import json
 import os
 import re
 import secrets
-import shutil
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 import yaml
-from pydantic import SecretStr
 from sqlalchemy import select, update
 
 from bot.dialogue import handoff
 from bot.handoff import service
-from bot.model import model_path
 from bot.privacy import hash_sender
 from bot.settings import ROOT
-from bot.stack import Stack, new_token
+from bot.stack import Stack
 from bot.storage.db import session_scope
 from bot.storage.models import Caseworker, Feedback, Role, TurnRecord, utcnow
 from bot.taxonomy import Author, Channel, HandoffReason, Municipality, Team
-from tests.conftest import ARTIFACTS, CASEWORKER_PASSWORD, USERNAMES, add_caseworker, free_port, new_sender
+from tests.conftest import CASEWORKER_PASSWORD, USERNAMES, add_caseworker, new_sender
 
 pytestmark = pytest.mark.integration
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -261,34 +257,7 @@ def test_closing_every_municipality(web):
         assert cli("maintenance", "off", "--all").returncode == 0
 
 
-# -- knowledge updates without retraining, on a stack of its own ------------------
-
-
-@pytest.fixture(scope="module")
-def curated(settings, tmp_path_factory) -> Iterator[Stack]:
-    """A stack whose knowledge base is a temporary copy a curator may edit."""
-    folder = tmp_path_factory.mktemp("curated")
-    shutil.copytree(settings.knowledge_dir, folder / "knowledge")
-    own = settings.model_copy(
-        update={
-            "web_port": free_port(),
-            "rasa_port": free_port(),
-            "actions_port": free_port(),
-            "database_url": f"sqlite:///{folder / 'app.db'}",
-            "tracker_database_url": f"sqlite:///{folder / 'tracker.db'}",
-            "var_dir": folder,
-            "knowledge_dir": folder / "knowledge",
-            "rasa_token": SecretStr(secrets.token_hex(16)),
-            "actions_token": new_token(),
-        }
-    )
-    stack = Stack(own, model_path(), log_dir=ARTIFACTS / "logs" / "curated")
-    stack.start()
-    try:
-        stack.wait_ready()
-        yield stack
-    finally:
-        stack.stop()
+# -- knowledge updates without retraining, on a stack with its own knowledge base (own_stack) --
 
 
 def _env(stack: Stack) -> dict[str, str]:
@@ -312,16 +281,17 @@ def _answer(stack: Stack) -> dict:
         return next(m for m in say(web, new_sender(), "Hvad er et fleksjob?") if m.get("custom", {}).get("kind"))
 
 
-def test_a_fixed_article_is_answered_without_retraining_and_a_broken_one_is_refused(curated):
-    knowledge = curated.settings.knowledge_dir
-    article_id = _answer(curated)["custom"]["article_id"]
+def test_a_fixed_article_is_answered_without_retraining_and_a_broken_one_is_refused(own_stack):
+    own_stack.wait_ready()  # back from tests/test_faults.py's kills
+    knowledge = own_stack.settings.knowledge_dir
+    article_id = _answer(own_stack)["custom"]["article_id"]
     fixed = "Rettet af redaktøren uden ny træning."
     _edit_answer(knowledge, article_id, fixed)
-    assert fixed not in _answer(curated)["text"]  # the running index is the old one until told
+    assert fixed not in _answer(own_stack)["text"]  # the running index is the old one until told
 
-    reloaded = cli("reload-knowledge", env=_env(curated))
+    reloaded = cli("reload-knowledge", env=_env(own_stack))
     assert reloaded.returncode == 0 and "Reloaded" in reloaded.stdout, reloaded.stdout + reloaded.stderr
-    assert fixed in _answer(curated)["text"]
+    assert fixed in _answer(own_stack)["text"]
 
     broken = knowledge / "articles" / "gladsaxe" / "zz-broken.yml"
     article = yaml.safe_load((knowledge / "articles" / "alle" / "fleksjob.yml").read_text(encoding="utf-8"))[0]
@@ -329,15 +299,15 @@ def test_a_fixed_article_is_answered_without_retraining_and_a_broken_one_is_refu
     article["citations"][0]["quote"] = "A sentence that is in no source at all"
     broken.write_text(yaml.safe_dump([article], allow_unicode=True), encoding="utf-8")
     _edit_answer(knowledge, article_id, "Denne sætning må ikke nå frem.")
-    refused = cli("reload-knowledge", env=_env(curated))
+    refused = cli("reload-knowledge", env=_env(own_stack))
     assert refused.returncode == 1 and "Refused" in refused.stderr
     assert "zz-broken.yml: gladsaxe-broken" in refused.stderr  # the validator's message
-    assert fixed in _answer(curated)["text"] and "må ikke nå frem" not in _answer(curated)["text"]
+    assert fixed in _answer(own_stack)["text"] and "må ikke nå frem" not in _answer(own_stack)["text"]
 
-    os.kill(curated.processes["actions"].pid, signal.SIGHUP)  # the action server checks it itself too
-    log = ARTIFACTS / "logs" / "curated" / "actions.log"
+    os.kill(own_stack.processes["actions"].pid, signal.SIGHUP)  # the action server checks it itself too
+    log = own_stack.log_dir / "actions.log"
     deadline = time.monotonic() + 30
     while "knowledge_refused" not in log.read_text(encoding="utf-8", errors="replace"):
         assert time.monotonic() < deadline, "the action server did not refuse the broken knowledge base"
         time.sleep(0.5)
-    assert fixed in _answer(curated)["text"] and "må ikke nå frem" not in _answer(curated)["text"]
+    assert fixed in _answer(own_stack)["text"] and "må ikke nå frem" not in _answer(own_stack)["text"]
