@@ -14,7 +14,7 @@ from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -65,8 +65,9 @@ def _scope(me: Caseworker, kommune: str | None) -> Municipality | None:
         return None
 
 
-def filters(me: Caseworker, fra: date | None, til: date | None, kommune: str | None) -> Filters:
-    municipality = _scope(me, kommune)
+def filters(login: InsightsLoginDep, fra: Day = None, til: Day = None, kommune: str | None = None) -> Filters:
+    """The period and municipality the request asks for, as the caseworker may see them."""
+    municipality = _scope(login.caseworker, kommune)
     if fra is None and til is None:
         return Filters(municipality, Period.last_days(DEFAULT_DAYS))
     try:
@@ -74,6 +75,9 @@ def filters(me: Caseworker, fra: date | None, til: date | None, kommune: str | N
         return Filters(municipality, Period(fra or last, last))
     except ValueError:
         return Filters(municipality, Period.last_days(DEFAULT_DAYS), BAD_PERIOD)
+
+
+FiltersDep = Annotated[Filters, Depends(filters)]
 
 
 def _report(request: Request, session: Session, chosen: Filters) -> dict[str, Any]:
@@ -118,12 +122,9 @@ def insights_page(
     request: Request,
     session: SessionDep,
     login: InsightsLoginDep,
-    fra: Day = None,
-    til: Day = None,
-    kommune: str | None = None,
+    chosen: FiltersDep,
 ) -> Response:
     me = login.caseworker
-    chosen = filters(me, fra, til, kommune)
     report = _report(request, session, chosen)
     _audit(session, me, "view_insights", chosen)
     return page(
@@ -150,11 +151,8 @@ def insights_csv(
     request: Request,
     session: SessionDep,
     login: InsightsLoginDep,
-    fra: Day = None,
-    til: Day = None,
-    kommune: str | None = None,
+    chosen: FiltersDep,
 ) -> Response:
-    chosen = filters(login.caseworker, fra, til, kommune)
     report = _report(request, session, chosen)
     _audit(session, login.caseworker, "export_insights", chosen)
     name = f"indsigt-{report['municipality'] or ALL_MUNICIPALITIES}-{report['from']}-{report['to']}.csv"
@@ -170,11 +168,8 @@ def insights_json(
     request: Request,
     session: SessionDep,
     login: InsightsLoginDep,
-    fra: Day = None,
-    til: Day = None,
-    kommune: str | None = None,
+    chosen: FiltersDep,
 ) -> JSONResponse:
-    chosen = filters(login.caseworker, fra, til, kommune)
     report = _report(request, session, chosen)
     _audit(session, login.caseworker, "export_insights", chosen)
     return JSONResponse(report)
