@@ -134,7 +134,7 @@ async def test_a_turn_that_timed_out_after_it_was_sent_is_not_sent_again(setting
     silent.listen()
     servers.append(FakeRasa(first + 1))
     rasa = client_for(settings, first, timeout=1.0)
-    with pytest.raises(RasaUnavailableError, match="ReadTimeout"):
+    with pytest.raises(RasaUnavailableError, match="Timeout"):
         await say(rasa)  # a new client's first turn goes to the first instance
     silent.close()
     assert servers[0].turns == []
@@ -144,7 +144,7 @@ async def test_a_turn_that_timed_out_after_it_was_sent_is_not_sent_again(setting
 
 async def test_when_every_instance_refuses_the_turn_fails_as_refused(settings):
     rasa = client_for(settings, free_ports(2))
-    with pytest.raises(RasaUnavailableError, match="ConnectError"):
+    with pytest.raises(RasaUnavailableError, match="Refused"):
         await say(rasa)
     assert not rasa.any_up()
     await rasa.close()

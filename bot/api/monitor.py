@@ -20,7 +20,7 @@ from pathlib import PurePath
 
 import httpx
 
-from bot.api.rasa_client import NOT_SENT, QUICK_TIMEOUT, Instance, RasaClient, RasaUnavailableError
+from bot.api.rasa_client import QUICK_TIMEOUT, Instance, RasaClient, RasaUnavailableError
 from bot.settings import Settings
 
 OK = "ok"
@@ -77,7 +77,7 @@ class Monitor:
             model_file = status.get("model_file")
             state = OK if model_file else "no model loaded"
         except RasaUnavailableError as exc:
-            refused = isinstance(exc.__cause__, NOT_SENT)
+            refused = exc.refused
             state, model_file = UNAVAILABLE, None
         self._responses[instance.url] = instance.responses
         busy = state == UNAVAILABLE and not refused and instance.responses > before

@@ -7,15 +7,21 @@ the call goes at once to the next one: nothing reached Rasa, so nothing can
 run twice. A call that timed out or broke off after it was sent is not
 retried (Rasa may have run the turn). The monitor (bot/api/monitor.py)
 probes every instance and takes a down one back when it answers again.
+
+The calls go through aiohttp: a turn through the front door waits for this
+call, and aiohttp's client costs about a fifth of the CPU httpx's does per
+call on this path (and adds no delay of its own), which is most of what the
+front door adds to a turn (bench/load.py, part `gateway`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import aiohttp
 
 from bot.settings import Settings
 
@@ -25,11 +31,17 @@ TOKEN_HEADER = "X-Frontdoor-Token"
 #: Seconds for calls no person waits on with a turn (status, tracker events).
 QUICK_TIMEOUT = 2.0
 #: Errors that mean nothing reached Rasa: the call may go to another instance.
-NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout)
+#: (A connection that takes longer than QUICK_TIMEOUT counts as refused.)
+NOT_SENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
 
 
 class RasaUnavailableError(Exception):
-    """Rasa did not answer, or answered with an error."""
+    """Rasa did not answer, or answered with an error. `refused`: the
+    instance's port refused the connection, so nothing reached it."""
+
+    def __init__(self, kind: str, *, refused: bool = False) -> None:
+        super().__init__(kind)
+        self.refused = refused
 
 
 @dataclass
@@ -44,16 +56,34 @@ class Instance:
     responses: int = 0
 
 
+def _kind(exc: BaseException) -> str:
+    """The error's name for the log: a status, Timeout, Refused or the type."""
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return f"HTTP {exc.status}"
+    if isinstance(exc, NOT_SENT):
+        return "Refused"
+    if isinstance(exc, asyncio.TimeoutError):
+        return "Timeout"
+    return type(exc).__name__
+
+
 class RasaClient:
     def __init__(self, settings: Settings) -> None:
         self._token = settings.rasa_token.get_secret_value() if settings.rasa_token else ""
         self._turn_timeout = settings.rasa_timeout
-        self._http = httpx.AsyncClient(timeout=settings.rasa_timeout)
+        self._session: aiohttp.ClientSession | None = None
         self.instances = [Instance(url) for url in settings.rasa_urls]
         self._turns = itertools.count()
 
+    def _http(self) -> aiohttp.ClientSession:
+        """The connection pool, made on first use (inside the running loop)."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+        return self._session
+
     async def close(self) -> None:
-        await self._http.aclose()
+        if self._session is not None:
+            await self._session.close()
 
     def any_up(self) -> bool:
         return any(instance.up for instance in self.instances)
@@ -76,21 +106,22 @@ class RasaClient:
             try:
                 return await self._request_to(instance, method, path, timeout, **kwargs)
             except RasaUnavailableError as exc:
-                if not isinstance(exc.__cause__, NOT_SENT):
+                if not exc.refused:
                     raise
                 instance.up = False
                 if len(tried) == len(self.instances):
                     raise
 
     async def _request_to(self, instance: Instance, method: str, path: str, timeout: float, **kwargs: Any) -> Any:
+        limits = aiohttp.ClientTimeout(total=timeout, sock_connect=min(timeout, QUICK_TIMEOUT))
         instance.outstanding += 1
         try:
-            response = await self._http.request(method, f"{instance.url}{path}", timeout=timeout, **kwargs)
-            instance.responses += 1
-            response.raise_for_status()
-            return response.json()
-        except (httpx.HTTPError, ValueError) as exc:
-            raise RasaUnavailableError(type(exc).__name__) from exc
+            async with self._http().request(method, f"{instance.url}{path}", timeout=limits, **kwargs) as response:
+                instance.responses += 1
+                response.raise_for_status()
+                return await response.json(content_type=None)
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+            raise RasaUnavailableError(_kind(exc), refused=isinstance(exc, NOT_SENT)) from exc
         finally:
             instance.outstanding -= 1
 
