@@ -2,17 +2,21 @@
 records in order, so a turn never waits for the database and the event loop
 never blocks on it.
 
-`record` only puts the turn on a queue. The thread takes everything queued,
-writes it in one transaction, and goes on; a batch that fails is written
-one by one, so one bad record loses nothing else. Work that must see the
-turns before it (a comment after a "nej") goes through `submit`, on the
-same thread, in the same order.
+`record` only puts the turn on a queue. The thread takes what is queued,
+and what comes within LINGER_SECONDS after it, and writes it in one
+transaction; a batch that fails is written one by one, so one bad record
+loses nothing else. Writing a few turns per commit instead of one keeps the
+recorder's commits (each a disk flush on SQLite) from competing with the
+turns in flight. Work that must see the turns before it (a comment after a
+"nej") goes through `submit`, on the same thread, in the same order, and
+is written at once.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -29,12 +33,16 @@ log = get_logger("bot.insights")
 MAX_QUEUED = 10_000
 #: Most jobs written in one transaction.
 MAX_BATCH = 200
+#: Seconds the thread waits for more turns before it writes what it has.
+LINGER_SECONDS = 0.25
 
 
 @dataclass
 class _Job:
     work: Callable[[Session], Any]
     done: Future[Any] = field(default_factory=Future)
+    #: Somebody waits for it: write it without lingering.
+    awaited: bool = False
 
 
 class TurnRecorder:
@@ -57,7 +65,7 @@ class TurnRecorder:
 
     def submit(self, work: Callable[[Session], Any]) -> Future[Any]:
         """Run `work` in a session on the recorder's thread, after every turn queued before it."""
-        job = _Job(work)
+        job = _Job(work, awaited=True)
         self._put(job)
         return job.done
 
@@ -70,20 +78,29 @@ class TurnRecorder:
 
     def _run(self) -> None:
         while True:
-            first = self._queue.get()
-            batch = [first] if first else []
-            while first and len(batch) < MAX_BATCH:
-                try:
-                    job = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if job is None:
-                    first = None
-                    break
-                batch.append(job)
-            self._write(batch)
-            if first is None:
+            batch, stopping = self._next_batch()
+            if batch:
+                self._write(batch)
+            if stopping:
                 return
+
+    def _next_batch(self) -> tuple[list[_Job], bool]:
+        """The jobs for one transaction: the next job and those that come
+        within LINGER_SECONDS after it; and whether `stop` was called."""
+        first = self._queue.get()
+        if first is None:
+            return [], True
+        batch, deadline = [first], time.monotonic() + LINGER_SECONDS
+        while len(batch) < MAX_BATCH:
+            wait = 0.0 if any(job.awaited for job in batch) else max(deadline - time.monotonic(), 0.0)
+            try:
+                job = self._queue.get(timeout=wait) if wait else self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if job is None:
+                return batch, True
+            batch.append(job)
+        return batch, False
 
     def _write(self, batch: list[_Job]) -> None:
         try:
