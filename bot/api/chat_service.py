@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
+from functools import cache
 from typing import Any
 
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import BindParameter, Select, String, bindparam, select
 
 from bot.api.monitor import Monitor
 from bot.api.rasa_client import RasaClient, RasaUnavailableError
@@ -36,7 +38,7 @@ from bot.knowledge.store import KnowledgeBase
 from bot.logs import get_logger
 from bot.privacy import hash_sender, mask_cpr
 from bot.settings import Settings
-from bot.storage.db import session_scope
+from bot.storage.db import get_engine, session_scope
 from bot.storage.models import CaseStatus, utcnow
 from bot.taxonomy import Audience, Author, HandoffReason, Municipality, find_municipality
 
@@ -123,16 +125,23 @@ class TurnState:
     queue_position: int | None = None
 
 
+@cache
+def _turn_state_query() -> Select[tuple[CaseStatus | None, int, bool, bool]]:
+    """Everything a turn must know first, in one statement (built once)."""
+    sender: BindParameter[str] = bindparam("sender", type_=String)
+    status, place = service.live_chat(sender)
+    return select(status, place, rasa_queue.pending(sender), maintenance.any_switch_on())
+
+
 def _turn_state(sender: str, sender_hash: str, municipality: Municipality | None) -> TurnState:
-    with session_scope() as session:
-        case = service.live_case(session, sender)
-        waiting = case is not None and case.status is CaseStatus.WAITING
-        return TurnState(
-            case.status if case else None,
-            rasa_queue.has_pending(session, sender),
-            maintenance.closed_for(session, municipality, sender_hash),
-            service.queue_position(session, case) if case and waiting else None,
-        )
+    """One statement on a turn's path; the switches are read only while one is on."""
+    with get_engine().connect() as connection:
+        status, place, pending, switched = connection.execute(_turn_state_query(), {"sender": sender}).one()
+    closed = None
+    if switched:
+        with session_scope() as session:
+            closed = maintenance.closed_for(session, municipality, sender_hash)
+    return TurnState(status, pending, closed, place if status is CaseStatus.WAITING else None)
 
 
 def _facts(sender_hash: str, text: str, metadata: dict[str, Any], turn: list[dict[str, Any]]) -> TurnFacts:
@@ -283,8 +292,10 @@ class ChatService:
     def _since(started: float) -> float:
         return round((time.perf_counter() - started) * 1000, 1)
 
-    def log_turn(self, sender: str, result: TurnResult) -> None:
-        """One INFO line per turn, without the message text."""
+    async def log_turn(self, sender: str, result: TurnResult) -> None:
+        """One INFO line per turn, without the message text. Async, so that
+        as a background task it runs on the event loop after the response,
+        not in a worker thread."""
         custom = turn_kind(result.messages)
         log.info(
             "turn",

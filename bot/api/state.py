@@ -38,4 +38,9 @@ def get_state(request: Request) -> AppState:
     return state
 
 
-StateDep = Annotated[AppState, Depends(get_state)]
+async def _state(request: Request) -> AppState:
+    """The dependency is async, so FastAPI runs it on the event loop, not in a worker thread."""
+    return get_state(request)
+
+
+StateDep = Annotated[AppState, Depends(_state)]

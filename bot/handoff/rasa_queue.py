@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import BindParameter, Exists, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.storage.db import rows_changed
@@ -45,7 +45,12 @@ def _head(session: Session, sender: str) -> RasaEvent | None:
 
 
 def has_pending(session: Session, sender: str) -> bool:
-    return _head(session, sender) is not None
+    return bool(session.scalar(select(pending(sender))))
+
+
+def pending(sender: str | BindParameter[str]) -> Exists:
+    """Whether events for the conversation still wait, as a column."""
+    return exists().where(RasaEvent.sender == sender)
 
 
 def due_senders(session: Session, now: datetime | None = None) -> Sequence[str]:

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import BindParameter, ColumnElement, ScalarSelect, Select, and_, delete, func, select, update
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from bot.handoff import rasa_queue
 from bot.storage import changes
@@ -126,32 +126,54 @@ def escalate(session: Session, case: HandoffCase, reason: HandoffReason) -> None
         _announce_change(session, case)
 
 
-def live_case(session: Session, sender: str) -> HandoffCase | None:
-    """The sender's open live-chat case, if any (waiting or claimed)."""
-    query = (
-        select(HandoffCase)
+def _live_case_id(sender: str | BindParameter[str]) -> Select[tuple[int]]:
+    """The id of the sender's newest open live-chat case (waiting or claimed)."""
+    return (
+        select(HandoffCase.id)
         .where(HandoffCase.sender == sender, HandoffCase.channel == Channel.CHAT)
         .where(HandoffCase.status.in_(OPEN_STATUSES))
         .order_by(HandoffCase.id.desc())
+        .limit(1)
     )
-    return session.scalars(query).first()
+
+
+def live_case(session: Session, sender: str) -> HandoffCase | None:
+    """The sender's open live-chat case, if any (waiting or claimed)."""
+    return session.scalars(select(HandoffCase).where(HandoffCase.id == _live_case_id(sender).scalar_subquery())).first()
+
+
+def _ahead_of(case: Any) -> ColumnElement[bool]:
+    """The waiting live chats taken before `case` (a case, or an alias of the table)."""
+    return and_(
+        HandoffCase.municipality == case.municipality,
+        HandoffCase.team == case.team,
+        HandoffCase.status == CaseStatus.WAITING,
+        HandoffCase.channel == Channel.CHAT,
+        (HandoffCase.priority < case.priority) | ((HandoffCase.priority == case.priority) & (HandoffCase.id < case.id)),
+    )
 
 
 def queue_position(session: Session, case: HandoffCase) -> int:
     """1 for the next case to be taken in its municipality and team."""
-    ahead = session.scalar(
-        select(func.count())
-        .select_from(HandoffCase)
-        .where(
-            HandoffCase.municipality == case.municipality,
-            HandoffCase.team == case.team,
-            HandoffCase.status == CaseStatus.WAITING,
-            HandoffCase.channel == Channel.CHAT,
-            (HandoffCase.priority < case.priority)
-            | ((HandoffCase.priority == case.priority) & (HandoffCase.id < case.id)),
-        )
-    )
+    ahead = session.scalar(select(func.count()).select_from(HandoffCase).where(_ahead_of(case)))
     return int(ahead or 0) + 1
+
+
+def live_chat(sender: BindParameter[str]) -> tuple[ScalarSelect[CaseStatus], ScalarSelect[int]]:
+    """The status of the sender's live chat (NULL without one) and its place
+    in the queue (meaningful while it waits), as two columns for a statement
+    that reads more at once (the front door's turn)."""
+    live = aliased(HandoffCase)
+    latest = _live_case_id(sender).scalar_subquery()
+    status = select(live.status).where(live.id == latest).scalar_subquery()
+    place = (
+        select(func.count(HandoffCase.id) + 1)
+        .select_from(live)
+        .join(HandoffCase, _ahead_of(live))
+        .where(live.id == latest)
+        .scalar_subquery()
+    )
+    return status, place
 
 
 def _announce_change(session: Session, case: HandoffCase) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import Exists, delete, exists, select
 from sqlalchemy.orm import Session
 
 from bot.insights.records import last_municipality
@@ -35,6 +35,12 @@ class Closure:
 def _closure(switch: MaintenanceSwitch) -> Closure:
     scope = None if switch.scope == ALL_MUNICIPALITIES else Municipality(switch.scope)
     return Closure(scope, switch.message, switch.since)
+
+
+def any_switch_on() -> Exists:
+    """Whether any switch is on, as a column (the front door reads it with
+    each turn, and the switches themselves only when one is)."""
+    return exists().select_from(MaintenanceSwitch)
 
 
 def closures(session: Session) -> list[Closure]:

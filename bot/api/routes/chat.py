@@ -25,9 +25,7 @@ UNAVAILABLE = "Assistenten kan ikke svare lige nu. Prøv igen om lidt."
     responses={422: {"model": ErrorBody}, 503: {"model": ErrorBody}},
     summary="Send a message and get the assistant's reply",
 )
-async def chat(
-    request: ChatRequest, background: BackgroundTasks, state: StateDep
-) -> Any:
+async def chat(request: ChatRequest, background: BackgroundTasks, state: StateDep) -> Any:
     """Send one user message. The reply is the turn's bot messages in Rasa's
     REST output shape; exactly one of them carries `custom.kind`."""
     try:
