@@ -25,6 +25,8 @@ from collections.abc import Iterator
 from functools import lru_cache
 
 CPR_MASK = "XXXXXX-XXXX"
+#: Digits of a Danish phone number.
+PHONE_DIGITS = 8
 
 #: A JSON string escape that can hide a digit or a separator: ``\uXXXX`` (a
 #: surrogate pair counts as one), ``\/`` and the whitespace escapes.
@@ -100,12 +102,19 @@ def _grouped_like_cpr(candidate: str) -> bool:
 
 
 def _in_a_run_of_pairs(normalised: str, start: int, end: int) -> bool:
-    """Part of more than ten digits written in pairs: phone numbers side by
-    side ("70 20 12 01 / 12 34 56 78"), not a CPR number."""
+    """Part of phone numbers written in pairs side by side ("70 20 12 01 /
+    12 34 56 78"), not a CPR number: a run of more than ten digits in pairs,
+    unless the digits before and after the candidate in the run could each be
+    whole phone numbers of eight digits ("22 33 44 55 15 03 87 10 01" is a
+    phone number and a CPR number)."""
     for run in _RUN.finditer(normalised, max(0, start - 40), end + 40):
         if run.start() <= start and end <= run.end():
             groups = [group.strip(_FILLER) for group in _GROUP_GAP.split(run.group())]
-            return sum(map(len, groups)) > 10 and all(len(group) == 2 for group in groups)
+            if sum(map(len, groups)) <= 10 or any(len(group) != 2 for group in groups):
+                return False
+            before = len(_DIGIT.findall(normalised, run.start(), start))
+            after = len(_DIGIT.findall(normalised, end, run.end()))
+            return before % PHONE_DIGITS != 0 or after % PHONE_DIGITS != 0
     return False
 
 

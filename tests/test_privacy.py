@@ -137,6 +137,18 @@ def test_mask_cpr_finds_a_cpr_number_that_starts_inside_a_number_that_is_no_date
 
 
 @pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("Ring på 22 33 44 55 15 03 87 10 01", f"Ring på 22 33 44 55 {CPR_MASK}"),
+        ("15 03 87 10 01 22 33 44 55", f"{CPR_MASK} 22 33 44 55"),
+        ("22 33 44 55 / 15 03 87 10 01 / 70 20 12 01", f"22 33 44 55 / {CPR_MASK} / 70 20 12 01"),
+    ],
+)
+def test_mask_cpr_masks_a_cpr_number_in_pairs_beside_phone_numbers_in_pairs(text: str, masked: str) -> None:
+    assert mask_cpr(text) == (masked, True)
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "Mødet er 15.03.2026 10:30 på jobcentret",  # a date and a time
