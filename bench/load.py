@@ -76,7 +76,7 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 OUT_DIR = ROOT / "test-artifacts" / "bench"
 CLIENT_TIMEOUT = 60.0
 #: A round sends at least this many turns, and at least TURNS_PER_WORKER per conversation slot.
-MIN_ROUND_TURNS = 40
+MIN_ROUND_TURNS = 120
 TURNS_PER_WORKER = 8
 WARMUP_LEVEL = 10
 LONG_CONVERSATION_TURNS = 40
