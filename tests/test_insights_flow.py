@@ -26,12 +26,13 @@ from sqlalchemy import select, update
 
 from bot.dialogue import handoff
 from bot.handoff import service
+from bot.knowledge.store import load_knowledge
 from bot.privacy import hash_sender
 from bot.settings import ROOT
 from bot.stack import Stack
 from bot.storage.db import session_scope
 from bot.storage.models import Caseworker, Feedback, Role, TurnRecord, utcnow
-from bot.taxonomy import Author, Channel, HandoffReason, Municipality, Team
+from bot.taxonomy import Author, Channel, HandoffReason, Municipality, Team, Topic
 from tests.conftest import CASEWORKER_PASSWORD, USERNAMES, add_caseworker, new_sender
 
 pytestmark = pytest.mark.integration
@@ -281,6 +282,20 @@ def _answer(stack: Stack) -> dict:
         return next(m for m in say(web, new_sender(), "Hvad er et fleksjob?") if m.get("custom", {}).get("kind"))
 
 
+def _front_door_shows_contact(stack: Stack, route: str) -> None:
+    """While Gladsaxe's chat is closed, the front door answers with its
+    contact route; it reloads within a few seconds of the action server."""
+    assert cli("maintenance", "on", "--municipality", "gladsaxe", env=_env(stack)).returncode == 0
+    try:
+        with httpx.Client(base_url=stack.web_url, timeout=60) as web:
+            deadline = time.monotonic() + 30
+            while route not in kind_of(say(web, new_sender(), "Hvad er et fleksjob?"))["contact"]:
+                assert time.monotonic() < deadline, "the front door still shows the old contact route"
+                time.sleep(0.5)
+    finally:
+        assert cli("maintenance", "off", "--municipality", "gladsaxe", env=_env(stack)).returncode == 0
+
+
 def test_a_fixed_article_is_answered_without_retraining_and_a_broken_one_is_refused(own_stack):
     own_stack.wait_ready()  # back from tests/test_faults.py's kills
     knowledge = own_stack.settings.knowledge_dir
@@ -289,9 +304,15 @@ def test_a_fixed_article_is_answered_without_retraining_and_a_broken_one_is_refu
     _edit_answer(knowledge, article_id, fixed)
     assert fixed not in _answer(own_stack)["text"]  # the running index is the old one until told
 
+    articles = load_knowledge(knowledge).articles
+    contact = next(a.id for a in articles if a.topic is Topic.KONTAKT and a.municipality is Municipality.GLADSAXE)
+    new_route = "Ny telefontid fra redaktøren."
+    _edit_answer(knowledge, contact, new_route)
+
     reloaded = cli("reload-knowledge", env=_env(own_stack))
     assert reloaded.returncode == 0 and "Reloaded" in reloaded.stdout, reloaded.stdout + reloaded.stderr
     assert fixed in _answer(own_stack)["text"]
+    _front_door_shows_contact(own_stack, new_route)  # the front door follows the action server
 
     broken = knowledge / "articles" / "gladsaxe" / "zz-broken.yml"
     article = yaml.safe_load((knowledge / "articles" / "alle" / "fleksjob.yml").read_text(encoding="utf-8"))[0]

@@ -34,7 +34,7 @@ from bot.insights import maintenance
 from bot.insights.maintenance import Closure
 from bot.insights.recorder import TurnRecorder
 from bot.insights.records import FeedbackFacts, TurnFacts
-from bot.knowledge.store import KnowledgeBase
+from bot.knowledge import service as knowledge
 from bot.logs import get_logger
 from bot.privacy import hash_sender, mask_cpr
 from bot.settings import Settings
@@ -208,14 +208,12 @@ class ChatService:
         rasa: RasaClient,
         sync: RasaSync,
         monitor: Monitor,
-        kb: KnowledgeBase,
         recorder: TurnRecorder | None = None,
     ) -> None:
         self.settings = settings
         self.rasa = rasa
         self.sync = sync
         self.monitor = monitor
-        self.kb = kb
         self.recorder = recorder
 
     def sender_hash(self, sender: str) -> str:
@@ -265,7 +263,7 @@ class ChatService:
 
     def _closed(self, sender: str, closure: Closure, named: Municipality | None) -> dict[str, Any]:
         """The turn while the chat is closed: the message and where else to turn."""
-        route = contact_route(self.kb, closure.municipality or named)
+        route = contact_route(knowledge.get_engine().kb, closure.municipality or named)
         custom = {"kind": Kind.CLOSED.value, "message": closure.message, "contact": route}
         if closure.municipality:
             custom["municipality"] = closure.municipality.value

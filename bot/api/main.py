@@ -21,6 +21,7 @@ from bot.api.state import AppState
 from bot.api.streams import StreamHub
 from bot.caseworker import routes as caseworker
 from bot.insights.recorder import TurnRecorder
+from bot.knowledge import reload as knowledge_reload
 from bot.knowledge.service import get_engine
 from bot.logs import configure_logging
 from bot.settings import Settings, get_settings
@@ -37,12 +38,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         recorder = TurnRecorder()
         recorder.start()
         async with httpx.AsyncClient() as http:
-            monitor, sync, engine = Monitor(settings, rasa, http), RasaSync(rasa), get_engine()
-            chat = ChatService(settings, rasa, sync, monitor, engine.kb, recorder if settings.record_turns else None)
+            get_engine()  # built before the first turn
+            monitor, sync = Monitor(settings, rasa, http), RasaSync(rasa)
+            chat = ChatService(settings, rasa, sync, monitor, recorder if settings.record_turns else None)
             streams = StreamHub(settings.database_url)
-            app.state.services = AppState(settings, rasa, chat, engine, http, monitor, sync, recorder, streams)
-            tasks = [asyncio.create_task(monitor.run()), asyncio.create_task(sync.run())]
-            tasks.append(asyncio.create_task(streams.run()))
+            app.state.services = AppState(settings, rasa, chat, http, monitor, sync, recorder, streams)
+            runs = (monitor.run(), sync.run(), streams.run(), knowledge_reload.follow())
+            tasks = [asyncio.create_task(run) for run in runs]
             yield
             for task in tasks:
                 task.cancel()

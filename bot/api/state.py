@@ -16,6 +16,7 @@ from bot.api.rasa_client import RasaClient
 from bot.api.rasa_sync import RasaSync
 from bot.api.streams import StreamHub
 from bot.insights.recorder import TurnRecorder
+from bot.knowledge import service as knowledge
 from bot.knowledge.engine import Engine
 from bot.settings import Settings
 
@@ -25,12 +26,16 @@ class AppState:
     settings: Settings
     rasa: RasaClient
     chat: ChatService
-    engine: Engine
     http: httpx.AsyncClient
     monitor: Monitor
     sync: RasaSync
     recorder: TurnRecorder
     streams: StreamHub
+
+    @property
+    def engine(self) -> Engine:
+        """The knowledge engine in use now (a reload replaces it: bot/knowledge/reload.py)."""
+        return knowledge.get_engine()
 
 
 def get_state(request: Request) -> AppState:

@@ -9,6 +9,11 @@ new index aside while the old one answers (bot.knowledge.service), and
 writes back how it went; the command waits for that and prints it. A
 SIGHUP to the action server reloads the same way without the database
 (`systemctl reload jobcenter-actions`).
+
+The front door uses the knowledge base too (contact routes, article titles
+in the caseworker app and on the insights page). Each front-door worker
+follows the action servers (`follow`): when a request has been loaded, it
+builds the same knowledge base for itself.
 """
 
 from __future__ import annotations
@@ -44,8 +49,12 @@ def request(session: Session) -> int:
     return reload.id
 
 
-def latest_id(session: Session) -> int:
-    return session.scalar(select(func.max(KnowledgeReload.id))) or 0
+def latest_id(session: Session, status: str | None = None) -> int:
+    """The newest request's id (of those with `status`, when given); 0 when there is none."""
+    query = select(func.max(KnowledgeReload.id))
+    if status:
+        query = query.where(KnowledgeReload.status == status)
+    return session.scalar(query) or 0
 
 
 def wait_for(reload_id: int, timeout: float) -> Outcome | None:
@@ -79,9 +88,9 @@ def _finish(reload_id: int, outcome: Outcome) -> None:
             reload.status, reload.detail, reload.finished_at = outcome.status, outcome.detail, utcnow()
 
 
-def _newest() -> int:
+def _newest(status: str | None = None) -> int:
     with session_scope() as session:
-        return latest_id(session)
+        return latest_id(session, status)
 
 
 async def watch() -> None:
@@ -97,3 +106,17 @@ async def watch() -> None:
                 seen = newest
         except Exception as exc:  # the database is away for a moment: look again later
             log.warning("knowledge_watch_failed", error=type(exc).__name__)
+
+
+async def follow() -> None:
+    """Reload whenever an action server has loaded a new request (the front door runs this)."""
+    seen = await asyncio.to_thread(_newest, LOADED)
+    while True:
+        await asyncio.sleep(POLL_SECONDS)
+        try:
+            newest = await asyncio.to_thread(_newest, LOADED)
+            if newest > seen:
+                await asyncio.to_thread(reload_now)
+                seen = newest
+        except Exception as exc:  # the database is away for a moment: look again later
+            log.warning("knowledge_follow_failed", error=type(exc).__name__)
