@@ -15,9 +15,11 @@ import os
 import sys
 from typing import Any
 
+import rasa.shared.utils.common
 from jsonschema import validators
 from rasa.__main__ import main
 from rasa.core.actions.action import RemoteAction
+from rasa.shared.core.events import Event
 
 
 def check_action_results_with_one_validator() -> None:
@@ -37,10 +39,35 @@ def check_action_results_with_one_validator() -> None:
     RemoteAction._validate_action_result = validate
 
 
+def resolve_event_types_from_a_table() -> None:
+    """Rasa finds the class of every stored event it reads (each turn reads
+    the whole session's events back from the tracker store) by walking all
+    subclasses of Event, which makes a long conversation's turns slower and
+    slower. Look the class up in a table instead, built from the same walk
+    (the first class with a type name wins, as in Rasa's walk) and built
+    again once when a name is missing; Rasa's own method answers what the
+    table cannot (the old "topic" events, defaults and errors)."""
+    rasas_own = Event.resolve_by_type
+    table: dict[str, type[Event]] = {}
+
+    def build() -> None:
+        table.clear()
+        for cls in rasa.shared.utils.common.all_subclasses(Event):
+            table.setdefault(cls.type_name, cls)
+
+    def resolve(type_name: str, default: type[Event] | None = None) -> type[Event] | None:
+        if type_name not in table:
+            build()
+        return table.get(type_name) or rasas_own(type_name, default)
+
+    Event.resolve_by_type = staticmethod(resolve)
+
+
 if __name__ == "__main__":
     token = os.environ.get("RASA_TOKEN", "")
     if not token:
         sys.exit("RASA_TOKEN must be set: the front door and Rasa share it.")
     check_action_results_with_one_validator()
+    resolve_event_types_from_a_table()
     sys.argv = ["rasa", "run", *sys.argv[1:], "--enable-api", f"--auth-token={token}"]
     main()

@@ -14,6 +14,7 @@ import os
 import secrets
 import shutil
 import socket
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -63,10 +64,26 @@ os.environ.update(
 )
 os.environ.pop("LOCK_STORE_URL", None)
 
-from bot.model import model_path  # noqa: E402  (settings must be in the environment first)
+from bot.model import RASA_PYTHON, RASA_QUIET_ENV, model_path  # noqa: E402  (settings must be in the environment first)
 from bot.settings import get_settings  # noqa: E402
 from bot.stack import Stack, new_token  # noqa: E402
 from bot.storage.migrate import migrate  # noqa: E402
+
+
+def run_in_rasa(code: str) -> dict:
+    """Run Python code in Rasa's environment (with our package on the path);
+    the JSON object its last line of output prints."""
+    done = subprocess.run(
+        [str(RASA_PYTHON), "-c", code],
+        cwd=ROOT,
+        env={**RASA_QUIET_ENV, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    result: dict = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
 
 
 @pytest.fixture(scope="session", autouse=True)

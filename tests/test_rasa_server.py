@@ -1,13 +1,10 @@
-"""bot/rasa_server.py's one-validator check of action server responses,
-run in Rasa's own environment against Rasa's RemoteAction."""
+"""bot/rasa_server.py's changes to Rasa, run in Rasa's own environment: the
+one-validator check of action server responses (against Rasa's
+RemoteAction), and the table of event types (against Rasa's own lookup)."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-
-from bot.model import RASA_PYTHON, RASA_QUIET_ENV
-from bot.settings import ROOT
+from tests.conftest import run_in_rasa
 
 CHECK = """
 import json
@@ -34,15 +31,40 @@ print(json.dumps({"accepted": accepted, "rasa_checks_for_valid": checked_valid, 
 """
 
 
+EVENT_TYPES = """
+import json
+
+import rasa.shared.utils.common
+from rasa.shared.core.events import Event, UserUttered
+
+from bot.rasa_server import resolve_event_types_from_a_table
+
+names = sorted({cls.type_name for cls in rasa.shared.utils.common.all_subclasses(Event)})
+rasas = {name: Event.resolve_by_type(name).__name__ for name in names}
+resolve_event_types_from_a_table()
+ours = {name: Event.resolve_by_type(name).__name__ for name in names}
+try:
+    Event.resolve_by_type("no_such_event")
+    unknown = "no error"
+except ValueError as error:
+    unknown = str(error)
+print(json.dumps({
+    "names": len(names),
+    "same": ours == rasas,
+    "topic": Event.resolve_by_type("topic"),
+    "default": Event.resolve_by_type("no_such_event", UserUttered).__name__,
+    "unknown": unknown,
+}))
+"""
+
+
+def test_every_stored_event_type_resolves_to_rasas_own_class_through_the_table() -> None:
+    result = run_in_rasa(EVENT_TYPES)
+    assert result["names"] > 20 and result["same"]
+    assert result["topic"] is None and result["default"] == "UserUttered"
+    assert result["unknown"] == "Unknown event name 'no_such_event'."
+
+
 def test_a_valid_response_skips_rasas_per_call_check_and_an_invalid_one_still_gets_rasas_error() -> None:
-    done = subprocess.run(
-        [str(RASA_PYTHON), "-c", CHECK],
-        cwd=ROOT,
-        env={**RASA_QUIET_ENV, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = run_in_rasa(CHECK)
     assert result == {"accepted": True, "rasa_checks_for_valid": 0, "refused": True}
