@@ -61,7 +61,7 @@ class ActionRequestHuman(Action):
         chosen: dict[str, Any] = {slots.HANDOFF_REASON: reason.value, slots.HANDOFF_OFFERED: False}
         if ctx.municipality:
             chosen[slots.MUNICIPALITY] = ctx.municipality.value
-        return [*send(dispatcher, Reply([handoff.intro(team)], chosen)), *RESET_FORM]
+        return [*send(dispatcher, Reply(handoff.intro_for(team, ctx.text), chosen)), *RESET_FORM]
 
 
 class ActionAskHandoffChannel(Action):

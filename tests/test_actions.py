@@ -578,6 +578,19 @@ async def test_request_human_without_an_offer_is_a_plain_request() -> None:
     assert slot_events(events)["handoff_reason"] == "request_human"
 
 
+async def test_request_human_in_english_says_in_english_that_the_form_is_in_danish() -> None:
+    tracker = make_tracker("I would like someone to call me", intent="request_human")
+    messages, events = await run(ActionRequestHuman(), tracker)
+    assert messages[0]["custom"] == {"language": "en"} and "only write in Danish" in messages[0]["text"]
+    assert messages[1]["custom"] == {"kind": "handoff", "team": "borger"}
+    assert events[-4:] == RESET_FORM
+
+
+async def test_request_human_in_danish_has_no_english_note() -> None:
+    messages, _ = await run(ActionRequestHuman(), make_tracker("Kan nogen ringe til mig?", intent="request_human"))
+    assert [m["custom"].get("kind") for m in messages] == ["handoff"]
+
+
 async def test_request_human_from_an_employer_goes_to_team_virksomhed() -> None:
     tracker = make_tracker("Kan jeg tale med en virksomhedskonsulent?", intent="request_human")
     messages, events = await run(ActionRequestHuman(), tracker)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.dialogue import slots
+from bot.dialogue.language import is_english
 from bot.dialogue.messages import BotMessage, Button, Kind, intent_payload
 from bot.handoff.service import Notice
 from bot.opening_hours import describe
@@ -51,12 +52,27 @@ def _form_message(text: str, buttons: tuple[Button, ...] = ()) -> BotMessage:
     return BotMessage(text=text, buttons=(*buttons, CANCEL_BUTTON), custom={"kind": Kind.FORM.value})
 
 
+#: Before the form's Danish questions, for someone who asked in English.
+ENGLISH_FORM_NOTE = (
+    "I can only write in Danish, so the next few questions are in Danish: how you want to be contacted, "
+    "your name, and your phone number or e-mail. Tap the buttons or write short answers in English. "
+    "The caseworker can talk with you in English."
+)
+
+
 def intro(team: Team) -> BotMessage:
     who = "en virksomhedskonsulent" if team is Team.VIRKSOMHED else "en medarbejder"
     return BotMessage(
         text=f"Jeg kan sætte dig i kontakt med {who}. Det tager kun et par trin, og du kan fortryde når som helst.",
         custom={"kind": Kind.HANDOFF.value, "team": team.value},
     )
+
+
+def intro_for(team: Team, text: str) -> list[BotMessage]:
+    """The form's introduction; in English first when the request was written in English."""
+    if not is_english(text):
+        return [intro(team)]
+    return [BotMessage(text=ENGLISH_FORM_NOTE, custom={"language": "en"}), intro(team)]
 
 
 def ask_channel(hours: str, open_now: bool) -> BotMessage:
