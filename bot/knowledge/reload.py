@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -93,30 +94,26 @@ def _newest(status: str | None = None) -> int:
         return latest_id(session, status)
 
 
-async def watch() -> None:
-    """Reload whenever a new request appears (the action server runs this)."""
-    seen = await asyncio.to_thread(_newest)
+async def _each_new(status: str | None, handle: Callable[[int], object], name: str) -> None:
+    """Every POLL_SECONDS, look for a newer request (with `status`, when
+    given) and run `handle(its id)` in a thread."""
+    seen = await asyncio.to_thread(_newest, status)
     while True:
         await asyncio.sleep(POLL_SECONDS)
         try:
-            newest = await asyncio.to_thread(_newest)
+            newest = await asyncio.to_thread(_newest, status)
             if newest > seen:
-                outcome = await asyncio.to_thread(reload_now)
-                await asyncio.to_thread(_finish, newest, outcome)
+                await asyncio.to_thread(handle, newest)
                 seen = newest
         except Exception as exc:  # the database is away for a moment: look again later
-            log.warning("knowledge_watch_failed", error=type(exc).__name__)
+            log.warning(f"knowledge_{name}_failed", error=type(exc).__name__)
+
+
+async def watch() -> None:
+    """Reload whenever a new request appears, and say how it went (the action server runs this)."""
+    await _each_new(None, lambda newest: _finish(newest, reload_now()), "watch")
 
 
 async def follow() -> None:
     """Reload whenever an action server has loaded a new request (the front door runs this)."""
-    seen = await asyncio.to_thread(_newest, LOADED)
-    while True:
-        await asyncio.sleep(POLL_SECONDS)
-        try:
-            newest = await asyncio.to_thread(_newest, LOADED)
-            if newest > seen:
-                await asyncio.to_thread(reload_now)
-                seen = newest
-        except Exception as exc:  # the database is away for a moment: look again later
-            log.warning("knowledge_follow_failed", error=type(exc).__name__)
+    await _each_new(LOADED, lambda _: reload_now(), "follow")
