@@ -13,10 +13,11 @@ import pytest
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.api.chat_service import turn_state_query
 from bot.caseworker.auth import create_caseworker
 from bot.dialogue import handoff
-from bot.handoff import service
-from bot.storage.db import make_engine
+from bot.handoff import rasa_queue, service
+from bot.storage.db import make_engine, read_engine
 from bot.storage.migrate import migrate
 from bot.storage.models import Author, CaseMessage, CaseStatus, Caseworker, Channel, HandoffCase, OutboxMessage, Team
 from bot.taxonomy import HandoffReason, Municipality
@@ -133,6 +134,26 @@ def test_queue_position_counts_more_urgent_and_older_cases(sessions):
         assert service.queue_position(session, crisis) == 1
         assert service.queue_position(session, first) == 2
         assert service.queue_position(session, second) == 3
+
+
+def test_a_turns_state_is_one_read_and_on_postgresql_without_a_transaction(sessions):
+    """What the front door reads before each turn, through the read engine:
+    the live chat's status, its place in the queue, whether Rasa events wait."""
+    with sessions.begin() as session:
+        first, second = _case(session, Municipality.RODOVRE), _case(session, Municipality.RODOVRE)
+        rasa_queue.enqueue(session, second.sender, {"event": "pause"})
+    engine = read_engine(sessions.kw["bind"])
+    with engine.connect() as connection:
+        rows = [connection.execute(turn_state_query(), {"sender": s}).one() for s in (first.sender, second.sender, "x")]
+        autocommit = getattr(connection.connection.dbapi_connection, "autocommit", None)
+    (status, place, waits), (status_2, place_2, waits_2), (none, _, nothing) = (row[:3] for row in rows)
+    assert (status, status_2, none) == (CaseStatus.WAITING, CaseStatus.WAITING, None)
+    assert place_2 == place + 1
+    assert (waits, waits_2, nothing) == (False, True, False)
+    if engine.dialect.name == "postgresql":
+        assert autocommit is True  # no BEGIN and ROLLBACK around the read
+    else:
+        assert engine is sessions.kw["bind"]
 
 
 def test_purge_removes_personal_data_of_old_closed_cases_only(sessions):
