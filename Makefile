@@ -45,6 +45,7 @@ checks: lint test-knowledge test-rasa-data test-unit
 
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
 test-knowledge: setup

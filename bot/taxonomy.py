@@ -79,6 +79,7 @@ MUNICIPALITY_LABELS: dict[Municipality, str] = {
     Municipality.RUDERSDAL: "Rudersdal",
 }
 
+
 def _spoken_list(words: list[str]) -> str:
     """ "a, b, c eller d"."""
     return f"{', '.join(words[:-1])} eller {words[-1]}"

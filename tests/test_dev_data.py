@@ -49,7 +49,7 @@ def _development_texts() -> list[str]:
 def test_training_examples_are_read() -> None:
     examples = _training_examples()
     assert len(examples) > 1000
-    assert _plain("løntilskud [Gladsaxe]{\"entity\": \"municipality\", \"value\": \"gladsaxe\"}") in examples
+    assert _plain('løntilskud [Gladsaxe]{"entity": "municipality", "value": "gladsaxe"}') in examples
 
 
 def test_no_development_text_is_a_training_example() -> None:

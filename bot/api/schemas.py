@@ -120,9 +120,7 @@ MAX_COMMENT_LENGTH = 500
 class FeedbackComment(BaseModel):
     model_config = ConfigDict(
         extra="ignore",
-        json_schema_extra={
-            "examples": [{"sender": "Zk3v9QeR2mXy7LpA1sWd0g", "comment": "Hvem kan jeg ringe til?"}]
-        },
+        json_schema_extra={"examples": [{"sender": "Zk3v9QeR2mXy7LpA1sWd0g", "comment": "Hvem kan jeg ringe til?"}]},
     )
 
     sender: str = Field(description="The conversation id used in POST /api/chat.")

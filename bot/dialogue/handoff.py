@@ -41,6 +41,7 @@ _SKIP_WORDS = re.compile(
     re.IGNORECASE,
 )
 
+
 def team_for(audience: Audience | None, text: str) -> Team:
     """Employers (and anyone asking for a virksomhedskonsulent) go to team virksomhed."""
     if audience is Audience.VIRKSOMHED or "virksomhedskonsulent" in text.lower():
@@ -225,7 +226,7 @@ def not_stored(contact_route: str) -> BotMessage:
 
 
 def nothing_to_send() -> BotMessage:
-    """"Prøv igen" when no answers are waiting (already sent, or cancelled)."""
+    """The answer to "Prøv igen" when no answers are waiting (already sent, or cancelled)."""
     return BotMessage(
         text="Der er ikke nogen henvendelse, der venter på at blive sendt. Vil du tale med en medarbejder?",
         buttons=(Button("Tal med en medarbejder", intent_payload("request_human")),),

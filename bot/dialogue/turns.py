@@ -123,8 +123,7 @@ def queued(position: int) -> Reply:
 def crisis() -> Reply:
     message = _offer(
         HandoffReason.CRISIS,
-        f"{CRISIS_OPENING}\n{EMERGENCY_LINES}\n"
-        "Vil du have, at en medarbejder fra kommunen kontakter dig?",
+        f"{CRISIS_OPENING}\n{EMERGENCY_LINES}\nVil du have, at en medarbejder fra kommunen kontakter dig?",
         kind=Kind.CRISIS,
     )
     return Reply([message], _offer_slots(HandoffReason.CRISIS))

@@ -96,8 +96,11 @@ def _handoffs(report: dict[str, Any]) -> Iterator[Row]:
         yield "Overdragelser efter årsag", reason, _label(HandoffReason, reason), str(count)
     for team, count in handoffs["by_team"].items():
         yield "Overdragelser efter team", team, _label(Team, team), str(count)
-    yield "Ventetid", "median_wait_s", "Median fra anmodning til en medarbejder tog sagen", minutes(
-        handoffs["median_wait_s"]
+    yield (
+        "Ventetid",
+        "median_wait_s",
+        "Median fra anmodning til en medarbejder tog sagen",
+        minutes(handoffs["median_wait_s"]),
     )
     yield "Ventetid", "p90_wait_s", "90 % af sagerne var taget inden", minutes(handoffs["p90_wait_s"])
     yield "Ring op", "callbacks", "Anmodninger om at blive ringet op", str(handoffs["callbacks"])
