@@ -97,7 +97,7 @@ bench-train: setup
 	$(PY) -m bench.train
 
 # Throughput, latency and CPU per turn at 1, 10 and 50 conversations, two Rasa
-# instances on PostgreSQL and Redis, idle SSE connections; about 7 minutes (bench/load.py).
+# instances on PostgreSQL and Redis, idle SSE connections; 7 to 12 minutes (bench/load.py).
 bench-load: model
 	$(PY) -m bench.load
 

@@ -2,7 +2,7 @@
 conversations; the front door against Rasa alone, one Rasa instance against
 two, and what idle SSE connections cost the front door.
 
-    python -m bench.load                        # everything (make bench-load), about seven minutes on 2 cores
+    python -m bench.load                        # everything (make bench-load), 7 to 12 minutes on 2 cores
     python -m bench.load --only gateway,sse     # some parts: gateway, profile, scale, sse
     python -m bench.load --levels 1,10          # other numbers of concurrent conversations
 
