@@ -7,6 +7,7 @@ with throwaway SQLite databases, exactly as the integration tests do.
 
 from __future__ import annotations
 
+import random
 import secrets
 import socket
 import tempfile
@@ -23,11 +24,23 @@ from bot.model import train
 from bot.settings import Settings, get_settings
 from bot.stack import Stack, with_tokens
 
+#: Ports below Linux's ephemeral range (32768-60999). A port the kernel
+#: hands out for "any free port" is in that range, and an outgoing
+#: connection may take it while a Rasa server still loads its model (about
+#: a minute on 2 cores) before it binds.
+LISTEN_PORTS = range(20000, 32768)
+
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port nothing listens on now, outside the ephemeral range."""
+    while True:
+        port = random.choice(LISTEN_PORTS)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
 
 
 def bench_settings(scratch: Path) -> Settings:

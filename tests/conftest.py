@@ -22,17 +22,12 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from bench.chat import free_port
 from bot.taxonomy import Municipality
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 _TMP = Path(tempfile.mkdtemp(prefix="jobcenter-tests-"))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def free_ports(count: int) -> int:
