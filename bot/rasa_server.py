@@ -11,7 +11,9 @@ begins with "-" from being read as an option.
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import sys
 from typing import Any
 
@@ -63,10 +65,36 @@ def resolve_event_types_from_a_table() -> None:
     Event.resolve_by_type = staticmethod(resolve)
 
 
+#: Rasa names the conversation in some warnings ("Circuit breaker tripped.
+#: Stopped predicting more actions for sender '<id>'"); a conversation id
+#: must not reach a log.
+_NAMED_CONVERSATION = re.compile(r"""\b(sender|conversation)([ _]id)?(\s*)(['"])[^'"]*\4""")
+
+
+def hide_conversation_ids() -> None:
+    """Every log record of this process gets its message with any quoted
+    conversation id after "sender" or "conversation" replaced by <hidden>."""
+    make_record = logging.getLogRecordFactory()
+
+    def record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        made = make_record(*args, **kwargs)
+        try:
+            message = made.getMessage()
+        except (TypeError, ValueError):  # a malformed call: logging reports it when it emits
+            return made
+        hidden = _NAMED_CONVERSATION.sub(r"\1\2\3\4<hidden>\4", message)
+        if hidden != message:
+            made.msg, made.args = hidden, None
+        return made
+
+    logging.setLogRecordFactory(record)
+
+
 if __name__ == "__main__":
     token = os.environ.get("RASA_TOKEN", "")
     if not token:
         sys.exit("RASA_TOKEN must be set: the front door and Rasa share it.")
+    hide_conversation_ids()
     check_action_results_with_one_validator()
     resolve_event_types_from_a_table()
     sys.argv = ["rasa", "run", *sys.argv[1:], "--enable-api", f"--auth-token={token}"]

@@ -68,3 +68,33 @@ def test_every_stored_event_type_resolves_to_rasas_own_class_through_the_table()
 def test_a_valid_response_skips_rasas_per_call_check_and_an_invalid_one_still_gets_rasas_error() -> None:
     result = run_in_rasa(CHECK)
     assert result == {"accepted": True, "rasa_checks_for_valid": 0, "refused": True}
+
+
+HIDDEN_IDS = """
+import json
+import logging
+
+from bot.rasa_server import hide_conversation_ids
+
+seen = []
+handler = logging.Handler()
+handler.emit = lambda record: seen.append(record.getMessage())
+logger = logging.getLogger("rasa.core.processor")
+logger.addHandler(handler)
+hide_conversation_ids()
+sender = "test-xE7G57OkVRWdQ1-uYSIvpw"
+logger.warning("Circuit breaker tripped. Stopped predicting more actions for sender '%s'.", sender)
+logger.warning('Could not get lock for conversation "%s".', sender)
+logger.warning("Failed to execute custom action '%s'.", "action_answer")
+print(json.dumps(seen))
+"""
+
+
+def test_rasas_warnings_never_name_the_conversation():
+    """Rasa's circuit-breaker warning names the sender; the log gets <hidden>."""
+    seen = run_in_rasa(HIDDEN_IDS)
+    assert seen == [
+        "Circuit breaker tripped. Stopped predicting more actions for sender '<hidden>'.",
+        'Could not get lock for conversation "<hidden>".',
+        "Failed to execute custom action 'action_answer'.",
+    ]
