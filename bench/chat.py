@@ -35,12 +35,25 @@ def free_port() -> int:
     """A port nothing listens on now, outside the ephemeral range."""
     while True:
         port = random.choice(LISTEN_PORTS)
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        return port
+        if bindable(port):
+            return port
+
+
+def free_ports(count: int) -> int:
+    """The first of `count` consecutive free ports (Rasa instance i listens on RASA_PORT + i)."""
+    while True:
+        first = free_port()
+        if all(bindable(first + i) for i in range(1, count)):
+            return first
+
+
+def bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def bench_settings(scratch: Path) -> Settings:

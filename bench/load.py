@@ -44,7 +44,6 @@ import os
 import resource
 import secrets
 import shlex
-import socket
 import statistics
 import sys
 import tempfile
@@ -63,7 +62,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
 
-from bench.chat import bench_settings, free_port, new_sender
+from bench.chat import bench_settings, free_ports, new_sender
 from bot.api.rasa_client import TOKEN_HEADER, WEBHOOK
 from bot.model import fingerprint, model_path
 from bot.settings import ROOT, Settings
@@ -507,25 +506,8 @@ def running(settings: Settings, scratch: Path) -> Iterator[Stack]:
 def scratch_settings(scratch: Path, **update: Any) -> Settings:
     """Free ports (a free run of them for several Rasa instances), fresh
     tokens, databases in `scratch` unless `update` says otherwise."""
-    rasa_port = free_ports_in_a_row(update.get("rasa_instances", 1))
+    rasa_port = free_ports(update.get("rasa_instances", 1))
     return bench_settings(scratch).model_copy(update={"var_dir": scratch, "rasa_port": rasa_port, **update})
-
-
-def free_ports_in_a_row(count: int) -> int:
-    """The first of `count` consecutive free ports (Rasa instance i listens on RASA_PORT + i)."""
-    while True:
-        first = free_port()
-        if all(_bindable(first + i) for i in range(1, count)):
-            return first
-
-
-def _bindable(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 @contextmanager

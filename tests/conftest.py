@@ -13,7 +13,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -28,19 +27,6 @@ from bot.taxonomy import Municipality
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 _TMP = Path(tempfile.mkdtemp(prefix="jobcenter-tests-"))
-
-
-def free_ports(count: int) -> int:
-    """The first of `count` consecutive free ports (Rasa instance i listens on RASA_PORT + i)."""
-    while True:
-        first = free_port()
-        try:
-            for port in range(first + 1, first + count):
-                with socket.socket() as sock:
-                    sock.bind(("127.0.0.1", port))
-            return first
-        except OSError:
-            continue
 
 
 os.environ.update(

@@ -16,9 +16,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
+from bench.chat import free_ports
 from bot.api.monitor import MISSES_BEFORE_DOWN, Monitor
 from bot.api.rasa_client import QUICK_TIMEOUT, WEBHOOK, RasaClient, RasaUnavailableError
-from tests.conftest import free_ports
 
 HOLD = "hold"
 

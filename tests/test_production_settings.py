@@ -25,6 +25,7 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
+from bench.chat import free_ports
 from bot.api.rasa_client import TOKEN_HEADER, WEBHOOK
 from bot.api.routes.chat import UNAVAILABLE
 from bot.handoff import rasa_queue
@@ -34,7 +35,7 @@ from bot.stack import Stack
 from bot.storage.db import make_engine
 from bot.storage.migrate import migrate
 from bot.storage.models import Channel, HandoffCase
-from tests.conftest import ARTIFACTS, free_port, free_ports
+from tests.conftest import ARTIFACTS, free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.redis]
 
