@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     #: Seconds the front door waits for Rasa's answer to a turn before it
     #: answers 503 with the municipality's contact route.
     rasa_timeout: float = 8.0
+    #: Turns one front-door worker sends one Rasa instance at a time; more
+    #: wait in the front door in the order they came (bot/api/rasa_client.py).
+    rasa_turns_in_flight: int = Field(default=8, ge=1)
     #: Addresses of the reverse proxy whose X-Forwarded-For and
     #: X-Forwarded-Proto the front door believes (the login throttle counts
     #: failures per client address); comma-separated, "*" trusts any.

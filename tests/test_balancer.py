@@ -1,7 +1,9 @@
 """The front door's Rasa wrapper spreads turns over several instances, on real
 sockets: least outstanding requests first, round robin among ties, a refused
 connection retried at once on another instance (which is then skipped until
-the monitor sees it answer), a turn that timed out never sent twice."""
+the monitor sees it answer), a turn that timed out never sent twice, and
+no more turns in flight on an instance than RASA_TURNS_IN_FLIGHT: the rest
+wait in the front door, first come first served."""
 
 from __future__ import annotations
 
@@ -83,9 +85,9 @@ def servers() -> Iterator[list[FakeRasa]]:
         server.close()
 
 
-def client_for(settings, first_port: int, instances: int = 2, timeout: float = 10.0) -> RasaClient:
-    own = settings.model_copy(update={"rasa_port": first_port, "rasa_instances": instances, "rasa_timeout": timeout})
-    return RasaClient(own)
+def client_for(settings, first_port: int, instances: int = 2, timeout: float = 10.0, in_flight: int = 4) -> RasaClient:
+    update = {"rasa_port": first_port, "rasa_instances": instances, "rasa_timeout": timeout}
+    return RasaClient(settings.model_copy(update={**update, "rasa_turns_in_flight": in_flight}))
 
 
 async def say(rasa: RasaClient, message: str = "hej") -> int:
@@ -166,4 +168,55 @@ async def test_an_instance_slow_to_answer_checks_stays_in_service_while_it_answe
             assert rasa.any_up()
             await monitor.check()  # no answer to anything since the last check
         assert not rasa.any_up()
+    await rasa.close()
+
+
+async def wait_for_turns(server: FakeRasa, count: int) -> None:
+    while len(server.turns) < count:
+        await asyncio.sleep(0.01)
+
+
+async def test_turns_beyond_the_places_wait_in_the_front_door_and_go_in_the_order_they_came(settings, servers):
+    first = free_ports(1)
+    servers.append(FakeRasa(first))
+    rasa = client_for(settings, first, instances=1, in_flight=2)
+    held = [asyncio.create_task(say(rasa, HOLD)) for _ in range(2)]
+    await wait_for_turns(servers[0], 2)
+    waiting = []
+    for n in range(3):
+        waiting.append(asyncio.create_task(say(rasa, f"efter {n}")))
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.3)
+    assert servers[0].turns == [HOLD, HOLD]  # Rasa has not seen the three that wait
+    servers[0].release.set()
+    assert await asyncio.gather(*held, *waiting) == [first] * 5
+    assert servers[0].turns[2:] == ["efter 0", "efter 1", "efter 2"]
+    await rasa.close()
+
+
+async def test_a_turn_that_found_no_place_in_time_is_busy_and_never_reached_rasa(settings, servers):
+    first = free_ports(1)
+    servers.append(FakeRasa(first))
+    rasa = client_for(settings, first, instances=1, timeout=1.0, in_flight=1)
+    held = asyncio.create_task(say(rasa, HOLD))
+    await wait_for_turns(servers[0], 1)
+    with pytest.raises(RasaUnavailableError, match="Busy"):
+        await say(rasa, "for sent")
+    servers[0].release.set()
+    await held
+    assert servers[0].turns == [HOLD]
+    assert await say(rasa) == first  # its place was given back
+    await rasa.close()
+
+
+async def test_each_live_instance_adds_its_places(settings, servers):
+    first = free_ports(2)
+    servers += [FakeRasa(first), FakeRasa(first + 1)]
+    rasa = client_for(settings, first, in_flight=1)
+    held = [asyncio.create_task(say(rasa, HOLD)) for _ in range(2)]
+    for server in servers:
+        await wait_for_turns(server, 1)  # one on each: two places in all
+    servers[0].release.set()
+    servers[1].release.set()
+    assert sorted(await asyncio.gather(*held)) == [first, first + 1]
     await rasa.close()
