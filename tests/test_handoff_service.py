@@ -17,7 +17,7 @@ from bot.api.chat_service import turn_state_query
 from bot.caseworker.auth import create_caseworker
 from bot.dialogue import handoff
 from bot.handoff import rasa_queue, service
-from bot.storage.db import make_engine, read_engine
+from bot.storage.db import make_engine, read_engine, read_one
 from bot.storage.migrate import migrate
 from bot.storage.models import Author, CaseMessage, CaseStatus, Caseworker, Channel, HandoffCase, OutboxMessage, Team
 from bot.taxonomy import HandoffReason, Municipality
@@ -154,6 +154,25 @@ def test_a_turns_state_is_one_read_and_on_postgresql_without_a_transaction(sessi
         assert autocommit is True  # no BEGIN and ROLLBACK around the read
     else:
         assert engine is sessions.kw["bind"]
+
+
+@pytest.mark.postgres
+def test_the_turns_read_survives_a_connection_the_database_dropped(postgres_url):
+    """The read engine does not ping before each turn: when PostgreSQL has
+    dropped its pooled connection (a restart), the read goes again on a new one."""
+    migrate(postgres_url)
+    engine = read_engine(make_engine(postgres_url))
+    assert read_one(engine, turn_state_query(), {"sender": "x"})[0] is None
+    with engine.connect() as connection:
+        backend = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    admin = make_engine(postgres_url)
+    with admin.connect() as connection:
+        assert connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend}).scalar_one()
+    admin.dispose()
+    assert read_one(engine, turn_state_query(), {"sender": "x"})[0] is None
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT pg_backend_pid()")).scalar_one() != backend
+    engine.dispose()
 
 
 def test_purge_removes_personal_data_of_old_closed_cases_only(sessions):

@@ -38,7 +38,7 @@ from bot.knowledge import service as knowledge
 from bot.logs import get_logger
 from bot.privacy import hash_sender, mask_cpr
 from bot.settings import Settings
-from bot.storage.db import get_read_engine, session_scope
+from bot.storage.db import get_read_engine, read_one, session_scope
 from bot.storage.models import CaseStatus, utcnow
 from bot.taxonomy import Audience, Author, HandoffReason, Municipality, find_municipality
 
@@ -135,8 +135,7 @@ def turn_state_query() -> Select[tuple[CaseStatus | None, int, bool, bool]]:
 
 def _turn_state(sender: str, sender_hash: str, municipality: Municipality | None) -> TurnState:
     """One statement on a turn's path; the switches are read only while one is on."""
-    with get_read_engine().connect() as connection:
-        status, place, pending, switched = connection.execute(turn_state_query(), {"sender": sender}).one()
+    status, place, pending, switched = read_one(get_read_engine(), turn_state_query(), {"sender": sender})
     closed = None
     if switched:
         with session_scope() as session:
