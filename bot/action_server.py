@@ -26,6 +26,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.keep_alive import ACTION_SERVER_SECONDS
 from bot.knowledge import reload as knowledge_reload
 from bot.logs import configure_logging, get_logger, origin
 from bot.settings import Settings, get_settings
@@ -40,6 +41,8 @@ def build_app(settings: Settings) -> Sanic:
         raise SystemExit("ACTIONS_TOKEN must be set: Rasa shows it to the action server.")
     token = settings.actions_token.get_secret_value()
     app: Sanic = create_app("actions", cors_origins=None)
+    # Rasa keeps its connections here open (bot/rasa_server.py); it closes them first.
+    app.config.KEEP_ALIVE_TIMEOUT = ACTION_SERVER_SECONDS
 
     @app.on_request
     async def only_rasa(request: Request) -> HTTPResponse | None:

@@ -11,17 +11,22 @@ begins with "-" from being read as an option.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
 import sys
 from typing import Any
 
+import aiohttp
 import rasa.shared.utils.common
 from jsonschema import validators
 from rasa.__main__ import main
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.core.events import Event
+from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
+
+from bot.keep_alive import RASA_CLIENT_SECONDS
 
 
 def check_action_results_with_one_validator() -> None:
@@ -65,6 +70,32 @@ def resolve_event_types_from_a_table() -> None:
     Event.resolve_by_type = staticmethod(resolve)
 
 
+def keep_connections_to_the_action_server() -> None:
+    """Rasa makes a new aiohttp session, and so a new TCP connection, for
+    every call to the action server: 7% of its CPU per turn (py-spy under
+    bench.load), and an accept for the action server. Give each endpoint
+    one session for the life of the process, with Rasa's headers, login
+    and time-out, whose idle connections are closed after
+    RASA_CLIENT_SECONDS (bot/keep_alive.py)."""
+
+    def session(self: EndpointConfig) -> Any:
+        kept: aiohttp.ClientSession | None = getattr(self, "_kept_session", None)
+        if kept is None or kept.closed:
+            auth = (
+                aiohttp.BasicAuth(self.basic_auth["username"], self.basic_auth["password"]) if self.basic_auth else None
+            )
+            kept = aiohttp.ClientSession(
+                headers=self.headers,
+                auth=auth,
+                timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
+                connector=aiohttp.TCPConnector(keepalive_timeout=RASA_CLIENT_SECONDS),
+            )
+            self._kept_session = kept
+        return contextlib.nullcontext(kept)  # `async with` leaves it open
+
+    EndpointConfig.session = session
+
+
 #: Rasa names the conversation in some warnings ("Circuit breaker tripped.
 #: Stopped predicting more actions for sender '<id>'"); a conversation id
 #: must not reach a log.
@@ -97,5 +128,6 @@ if __name__ == "__main__":
     hide_conversation_ids()
     check_action_results_with_one_validator()
     resolve_event_types_from_a_table()
+    keep_connections_to_the_action_server()
     sys.argv = ["rasa", "run", *sys.argv[1:], "--enable-api", f"--auth-token={token}"]
     main()

@@ -1,9 +1,11 @@
 """bot/rasa_server.py's changes to Rasa, run in Rasa's own environment: the
 one-validator check of action server responses (against Rasa's
-RemoteAction), and the table of event types (against Rasa's own lookup)."""
+RemoteAction), the table of event types (against Rasa's own lookup), the
+hidden conversation ids and the kept connections to the action server."""
 
 from __future__ import annotations
 
+from bench.chat import free_ports
 from tests.conftest import run_in_rasa
 
 CHECK = """
@@ -98,3 +100,46 @@ def test_rasas_warnings_never_name_the_conversation():
         'Could not get lock for conversation "<hidden>".',
         "Failed to execute custom action 'action_answer'.",
     ]
+
+
+KEPT_CONNECTIONS = """
+import asyncio
+import json
+
+from aiohttp import web
+from rasa.utils.endpoints import EndpointConfig
+
+from bot.rasa_server import keep_connections_to_the_action_server
+
+async def calls(port: int) -> int:
+    seen = set()
+
+    async def webhook(request: web.Request) -> web.Response:
+        seen.add(request.transport.get_extra_info("peername")[1])
+        return web.json_response({"events": [], "responses": []})
+
+    app = web.Application()
+    app.router.add_post("/webhook", webhook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook", headers={"X-Actions-Token": "t"})
+    answers = [await endpoint.request(json={"next_action": "action_answer"}, method="post") for _ in range(5)]
+    assert answers == [{"events": [], "responses": []}] * 5
+    await runner.cleanup()
+    return len(seen)
+
+async def both(ports) -> dict:
+    rasas = await calls(ports[0])
+    keep_connections_to_the_action_server()
+    return {"rasa": rasas, "kept": await calls(ports[1])}
+
+print(json.dumps(asyncio.run(both(PORTS))))
+"""
+
+
+def test_rasa_calls_the_action_server_over_one_kept_connection() -> None:
+    """Rasa's own endpoint opens a connection per call; with the change, five calls share one."""
+    port = free_ports(2)
+    assert run_in_rasa(KEPT_CONNECTIONS.replace("PORTS", repr((port, port + 1)))) == {"rasa": 5, "kept": 1}
