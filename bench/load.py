@@ -8,7 +8,8 @@ two, and what idle SSE connections cost the front door.
 
 gateway  One stack as `make run` starts it (SQLite, one Rasa) on free ports
          with fresh tokens. Rounds alternate (front door, Rasa, Rasa, front
-         door ...) on the same messages: POST /api/chat, and Rasa alone, a
+         door ...; at one conversation, conversation by conversation) on
+         the same messages: POST /api/chat, and Rasa alone, a
          POST straight to our channel's webhook in Rasa
          (/webhooks/frontdoor/webhook with X-Frontdoor-Token: the call the
          front door makes). Each round runs the given number of concurrent
@@ -376,16 +377,38 @@ async def alternating_rounds(
 ) -> list[Round]:
     """A warm-up round per target, then for each level `rounds` rounds per
     target in ABBA order, so that neither target always goes first and a
-    change in the machine's load falls on both."""
-    done = []
+    change in the machine's load falls on both. At one conversation the
+    targets alternate conversation by conversation (`paired_round`)."""
+    done: list[Round] = []
     async with load_client(max(*levels, WARMUP_LEVEL)) as client:
         for target, _ in targets:
             await run_round(client, target, WARMUP_LEVEL)
         for level in levels:
             for n in range(rounds):
+                if level == 1:
+                    done += await paired_round(client, targets)
+                    continue
                 for target, meter in targets if n % 2 == 0 else reversed(targets):
                     done.append(await measured_round(client, meter, target, level))
     return done
+
+
+async def paired_round(client: aiohttp.ClientSession, targets: Sequence[tuple[Target, Meter]]) -> list[Round]:
+    """A round at one conversation for every target, taken in turns one
+    conversation at a time (A B, B A, ...): the same messages within a
+    second of each other, so the machine's drift (a round of 120 turns
+    takes seconds, and the p50s of two such rounds differ by more than
+    the front door's few milliseconds) falls on both alike."""
+    tallies = {target.name: Tally() for target, _ in targets}
+    seconds: Counter[str] = Counter()
+    cpu: dict[str, Counter[str]] = {target.name: Counter() for target, _ in targets}
+    for index in range(round_turns(1) // TURNS_PER_CONVERSATION):
+        for target, meter in targets if index % 2 == 0 else reversed(targets):
+            before, started = meter.snapshot(), time.perf_counter()
+            await converse(client, target, index, tallies[target.name])
+            seconds[target.name] += time.perf_counter() - started
+            cpu[target.name].update(cpu_used(before, meter.snapshot()))
+    return [Round(t.name, 1, tallies[t.name], seconds[t.name], dict(cpu[t.name])) for t, _ in targets]
 
 
 # -- summaries and tables -----------------------------------------------------------

@@ -1,5 +1,6 @@
-"""The load benchmark's own arithmetic: percentiles, and CPU seconds read
-from /proc for a real process tree (bench/load.py). No timing is asserted."""
+"""The load benchmark's own arithmetic: percentiles, CPU seconds read from
+/proc for a real process tree, and the order in which the targets take
+their turns at one conversation (bench/load.py). No timing is asserted."""
 
 from __future__ import annotations
 
@@ -7,11 +8,25 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from contextlib import suppress
 
 import pytest
+from aiohttp import web
 
-from bench.load import CONVERSATIONS, cpu_by_pid, cpu_seconds, cpu_used, percentiles, process_tree, round_turns
+from bench.chat import free_ports
+from bench.load import (
+    CONVERSATIONS,
+    Target,
+    cpu_by_pid,
+    cpu_seconds,
+    cpu_used,
+    load_client,
+    paired_round,
+    percentiles,
+    process_tree,
+    round_turns,
+)
 
 #: A child that starts a grandchild which burns 0.6 s of CPU (by its own
 #: clock), prints "burnt" and then sleeps; the child itself only waits.
@@ -75,3 +90,41 @@ def test_a_round_gives_every_worker_whole_conversations():
     for level in (1, 10, 50):
         assert round_turns(level) % (per_conversation * level) == 0
         assert round_turns(level) >= 40
+
+
+class ClientOnlyMeter:
+    """A meter of this process alone (the targets below live in it)."""
+
+    def snapshot(self) -> dict[str, dict[int, float]]:
+        return {"bench client": {0: time.process_time()}}
+
+
+async def test_at_one_conversation_the_targets_take_turns_conversation_by_conversation():
+    """A B, B A, A B, ...: each target gets a whole round's conversations,
+    and the same conversation reaches both within one pair."""
+    seen: list[tuple[str, str]] = []
+
+    async def turn(request: web.Request) -> web.Response:
+        body = await request.json()
+        seen.append((request.match_info["target"], body["message"]))
+        return web.json_response([{"text": "svar"}])
+
+    app = web.Application()
+    app.router.add_post("/{target}", turn)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_ports(1)
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    targets = [(Target(name, f"http://127.0.0.1:{port}/{name}"), ClientOnlyMeter()) for name in ("a", "b")]
+    async with load_client() as client:
+        rounds = await paired_round(client, targets)
+    await runner.cleanup()
+    per_conversation = len(CONVERSATIONS[0].turns)
+    firsts = [target for target, _ in seen[::per_conversation]]
+    assert firsts[:6] == ["a", "b", "b", "a", "a", "b"]
+    assert [(r.target, r.level, len(r.tally.latencies_ms)) for r in rounds] == [
+        ("a", 1, round_turns(1)),
+        ("b", 1, round_turns(1)),
+    ]
+    messages = [message for _, message in seen]
+    assert messages[:per_conversation] == messages[per_conversation : 2 * per_conversation]
