@@ -149,17 +149,27 @@ class RasaClient:
         headers = {TOKEN_HEADER: self._token}
         places, place = self._turn_places(), object()
         deadline = anyio.current_time() + self._turn_timeout
-        try:
-            with anyio.fail_after(self._turn_timeout):
-                await places.acquire_on_behalf_of(place)
-        except TimeoutError as exc:
-            raise RasaUnavailableError("Busy") from exc
+        await self._take_place(places, place)
         try:
             timeout = max(deadline - anyio.current_time(), QUICK_TIMEOUT)
             messages: list[dict[str, Any]] = await self._request("POST", WEBHOOK, timeout, json=body, headers=headers)
         finally:
             places.release_on_behalf_of(place)
         return messages
+
+    async def _take_place(self, places: anyio.CapacityLimiter, place: object) -> None:
+        """A place at once when one is free, else the first free one within
+        RASA_TIMEOUT; RasaUnavailableError("Busy") when none came."""
+        try:
+            places.acquire_on_behalf_of_nowait(place)
+            return
+        except anyio.WouldBlock:
+            pass
+        try:
+            with anyio.fail_after(self._turn_timeout):
+                await places.acquire_on_behalf_of(place)
+        except TimeoutError as exc:
+            raise RasaUnavailableError("Busy") from exc
 
     def _turn_places(self) -> anyio.CapacityLimiter:
         """The places for turns in flight: RASA_TURNS_IN_FLIGHT for each

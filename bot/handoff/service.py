@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, ScalarSelect, Select, and_, delete, func, select, update
+from sqlalchemy import BindParameter, ColumnElement, ScalarSelect, Select, and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from bot.handoff import rasa_queue
@@ -131,7 +131,8 @@ def _live_case_id(sender: str | BindParameter[str]) -> Select[tuple[int]]:
     return (
         select(HandoffCase.id)
         .where(HandoffCase.sender == sender, HandoffCase.channel == Channel.CHAT)
-        .where(HandoffCase.status.in_(OPEN_STATUSES))
+        # Not in_(): its list is rendered again at every execution (every turn reads this).
+        .where(or_(*(HandoffCase.status == status for status in OPEN_STATUSES)))
         .order_by(HandoffCase.id.desc())
         .limit(1)
     )
