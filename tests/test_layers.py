@@ -15,7 +15,16 @@ from bot.settings import ROOT
 #: Module name prefixes per layer, bottom first.
 LAYERS: tuple[tuple[str, ...], ...] = (
     # Facts every part shares, and our database.
-    ("bot.settings", "bot.taxonomy", "bot.opening_hours", "bot.privacy", "bot.safety", "bot.logs", "bot.storage"),
+    (
+        "bot.settings",
+        "bot.taxonomy",
+        "bot.opening_hours",
+        "bot.privacy",
+        "bot.safety",
+        "bot.logs",
+        "bot.storage",
+        "bot.keep_alive",
+    ),
     # What the assistant knows and does, independent of how it talks.
     ("bot.knowledge", "bot.handoff", "bot.nlu", "bot.model"),
     # What to say.
