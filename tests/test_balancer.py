@@ -197,7 +197,7 @@ async def test_turns_beyond_the_places_wait_in_the_front_door_and_go_in_the_orde
 async def test_a_turn_that_found_no_place_in_time_is_busy_and_never_reached_rasa(settings, servers):
     first = free_ports(1)
     servers.append(FakeRasa(first))
-    rasa = client_for(settings, first, instances=1, timeout=1.0, in_flight=1)
+    rasa = client_for(settings, first, instances=1, timeout=QUICK_TIMEOUT + 0.5, in_flight=1)
     held = asyncio.create_task(say(rasa, HOLD))
     await wait_for_turns(servers[0], 1)
     with pytest.raises(RasaUnavailableError, match="Busy"):
