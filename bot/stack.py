@@ -40,6 +40,7 @@ from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
 from bot.api.rasa_client import TOKEN_HEADER, WEBHOOK
+from bot.keep_alive import FRONT_DOOR_SECONDS
 from bot.logs import configure_logging, get_logger
 from bot.model import RASA_PYTHON, RASA_QUIET_ENV, model_path, train
 from bot.settings import ROOT, Settings, get_settings
@@ -171,6 +172,7 @@ def rasa_command(settings: Settings, model: Path, port: int | None = None) -> Co
 def web_command(settings: Settings) -> Command:
     argv = [str(PYTHON), "-m", "uvicorn", "bot.api.main:app", "--host", settings.web_host]
     argv += ["--port", str(settings.web_port), "--no-access-log", "--ws", "none"]
+    argv += ["--timeout-keep-alive", str(FRONT_DOOR_SECONDS)]
     argv += ["--proxy-headers", "--forwarded-allow-ips", settings.forwarded_allow_ips]
     if settings.web_workers > 1:
         argv += ["--workers", str(settings.web_workers)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -11,9 +12,12 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from bot.keep_alive import FRONT_DOOR_SECONDS
 from bot.model import fingerprint, model_path
 from bot.settings import ROOT, Settings
 from bot.stack import rasa_endpoints, refuse_unsafe_scale, settings_env, web_command
+
+NGINX_CONF = ROOT / "deploy" / "nginx" / "jobcenter.conf"
 
 
 @pytest.fixture
@@ -107,6 +111,15 @@ def test_several_front_door_workers_need_postgres():
     refuse_unsafe_scale(Settings(web_workers=2, database_url=POSTGRES))
     assert web_command(Settings(web_workers=2, database_url=POSTGRES)).argv[-2:] == ["--workers", "2"]
     assert "--workers" not in web_command(Settings()).argv
+
+
+def test_the_front_door_keeps_idle_connections_longer_than_the_proxy_does():
+    """A POST on a kept connection the server is closing is lost: nginx
+    (deploy/nginx/jobcenter.conf) must close its idle upstream connections first."""
+    argv = web_command(Settings()).argv
+    front_door = int(argv[argv.index("--timeout-keep-alive") + 1])
+    proxy = re.search(r"upstream jobcenter_front_door \{[^}]*keepalive_timeout (\d+)s;", NGINX_CONF.read_text())
+    assert proxy is not None and int(proxy.group(1)) < front_door == FRONT_DOOR_SECONDS
 
 
 def test_instance_i_listens_on_rasa_port_plus_i():
