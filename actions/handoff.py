@@ -15,7 +15,7 @@ from actions.actions import DomainDict, context_of, send
 from bot.dialogue import handoff, slots, turns
 from bot.dialogue.contact import contact_route
 from bot.dialogue.messages import Kind
-from bot.dialogue.transcript import read_transcript
+from bot.dialogue.transcript import previous_user_text, read_transcript
 from bot.dialogue.turns import Reply
 from bot.handoff.service import NewCase, open_or_update_case
 from bot.knowledge.service import get_engine
@@ -128,6 +128,16 @@ class ValidateHandoffForm(FormValidationAction):
         send(dispatcher, reply)
         return {slot: None, **reply.slots}
 
+    def _repeated(
+        self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any] | None:
+        """The message before, sent again, is not this step's answer (a
+        repeated question is answered again). None when the message is new."""
+        checked = handoff.check_not_repeated(str(value), previous_user_text(tracker.events))
+        if checked is None:
+            return None
+        return self._digression(slot, dispatcher, tracker) or self._checked(slot, checked, dispatcher)
+
     def _checked_or_answered(
         self, slot: str, checked: handoff.Checked, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> dict[str, Any]:
@@ -154,19 +164,25 @@ class ValidateHandoffForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         # A question is never a name, so it is answered before the name is checked.
-        return self._digression(slots.CONTACT_NAME, dispatcher, tracker) or self._checked(
-            slots.CONTACT_NAME, handoff.check_name(str(value)), dispatcher
+        return (
+            self._repeated(slots.CONTACT_NAME, value, dispatcher, tracker)
+            or self._digression(slots.CONTACT_NAME, dispatcher, tracker)
+            or self._checked(slots.CONTACT_NAME, handoff.check_name(str(value)), dispatcher)
         )
 
     def validate_contact_info(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        return self._checked_or_answered(slots.CONTACT_INFO, handoff.check_contact(str(value)), dispatcher, tracker)
+        return self._repeated(slots.CONTACT_INFO, value, dispatcher, tracker) or self._checked_or_answered(
+            slots.CONTACT_INFO, handoff.check_contact(str(value)), dispatcher, tracker
+        )
 
     def validate_handoff_description(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        return self._checked(slots.HANDOFF_DESCRIPTION, handoff.check_description(str(value)), dispatcher)
+        return self._repeated(slots.HANDOFF_DESCRIPTION, value, dispatcher, tracker) or self._checked(
+            slots.HANDOFF_DESCRIPTION, handoff.check_description(str(value)), dispatcher
+        )
 
 
 def _reason(value: Any) -> HandoffReason:

@@ -737,6 +737,56 @@ async def test_form_run_rejects_a_bad_phone_number_and_asks_again() -> None:
     assert events == [SlotSet("contact_info", None), SlotSet("requested_slot", "contact_info")]
 
 
+def resent_tracker(previous: str, text: str, slot: str, slots: dict[str, Any], intent: str = "ask_question") -> Tracker:
+    """The form took `text` as `slot`, and the citizen's message before it was `previous`."""
+    return make_tracker(
+        text,
+        slots={"municipality": "gladsaxe", "handoff_channel": "callback", "requested_slot": slot, **slots},
+        intent=intent,
+        events=[{"event": "user", "text": previous}, {"event": "user", "text": text}, SlotSet(slot, text)],
+        active_loop={"name": "handoff_form"},
+    )
+
+
+@pytest.mark.parametrize(
+    ("previous", "text", "slot", "slots", "intent"),
+    [
+        # A second tap on the button, or a resend after a 503 whose turn had run
+        # (the trained model reads it as request_human).
+        (CALL_ME, CALL_ME, "contact_name", {}, "request_human"),
+        ("Anna  Holm", "anna holm", "contact_info", {"contact_name": "Anna Holm"}, "nlu_fallback"),
+        (
+            "20 30 40 00",
+            "20 30 40 00",
+            "handoff_description",
+            {"contact_name": "-", "contact_info": "20 30 40 00"},
+            "nlu_fallback",
+        ),
+    ],
+)
+async def test_a_message_sent_again_is_not_the_next_steps_answer(
+    previous: str, text: str, slot: str, slots: dict[str, Any], intent: str
+) -> None:
+    messages, events = await run(ValidateHandoffForm(), resent_tracker(previous, text, slot, slots, intent))
+    assert [m["text"] for m in messages] == ["Det skrev du også lige før."]
+    assert events == [SlotSet(slot, None), SlotSet("requested_slot", slot)]  # the form asks the same step again
+
+
+async def test_a_name_like_an_earlier_message_but_not_the_last_is_a_name() -> None:
+    tracker = resent_tracker(CALL_ME, "Anna Holm", "contact_name", {}, "nlu_fallback")
+    tracker.events.insert(0, {"event": "user", "text": "Anna Holm"})
+    messages, events = await run(ValidateHandoffForm(), tracker)
+    assert messages == []
+    assert events[0] == SlotSet("contact_name", "Anna Holm")
+
+
+async def test_a_question_asked_again_inside_the_form_is_answered_again() -> None:
+    question = "Hvad er et fleksjob?"
+    messages, events = await run(ValidateHandoffForm(), resent_tracker(question, question, "contact_name", {}))
+    assert kinds(messages) == ["answer"]
+    assert events[-1] == SlotSet("requested_slot", "contact_name")
+
+
 def test_a_question_inside_the_form_is_answered_and_the_step_asked_again() -> None:
     slots = {"municipality": "gladsaxe"}
     for slot in ("handoff_channel", "contact_name", "contact_info"):

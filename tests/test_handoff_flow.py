@@ -225,6 +225,29 @@ def test_callback_request_with_validated_contact(web, stack, caseworkers):
     assert "Kim" in callbacks and "12 34 56 78" in callbacks
 
 
+def test_a_button_tapped_twice_is_not_taken_as_the_name(web, caseworkers):
+    """A second tap, or the same message sent again after a 503 whose turn had
+    already run, meets the form one step further: it is not an answer there."""
+    citizen = Citizen(web, "ballerup")
+    citizen.say("Kan I ringe mig op?")
+    assert "Hvad hedder du" in texts(citizen.say("Ring eller skriv til mig"))
+    again = citizen.say("Ring eller skriv til mig")
+    assert (
+        kind(again) == "form"
+        and texts(again) == "Det skrev du også lige før.\nHvad hedder du? Du må gerne springe over."
+    )
+    assert "telefonnummer" in texts(citizen.say("Anna Holm"))
+    citizen.say("20 30 40 00")
+    citizen.say("20 30 40 00")  # sent again: the description is still asked for
+    assert "20 30 40 00" in texts(citizen.say("Jeg vil høre om hjælp til at finde job"))
+    case = open_case(citizen.sender)
+    assert (case.contact_name, case.contact_phone, case.description) == (
+        "Anna Holm",
+        "20 30 40 00",
+        "Jeg vil høre om hjælp til at finde job",
+    )
+
+
 def test_handoff_form_can_be_cancelled(web, caseworkers):
     citizen = Citizen(web, "gladsaxe")
     citizen.say("jeg vil tale med et menneske")

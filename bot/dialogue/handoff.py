@@ -146,6 +146,15 @@ def check_name(text: str) -> Checked:
     return Checked(name)
 
 
+def check_not_repeated(text: str, previous: str | None) -> Checked | None:
+    """A message that repeats the one before it (a second tap on a button,
+    or a message sent again after an error) answered the previous question,
+    not this one. None when it is new."""
+    if previous is None or " ".join(text.split()).casefold() != " ".join(previous.split()).casefold():
+        return None
+    return Checked(None, "Det skrev du også lige før.")
+
+
 def check_contact(text: str) -> Checked:
     """A Danish phone number (8 digits; spaces and +45 allowed) or an e-mail."""
     compact = re.sub(r"[\s-]", "", text)

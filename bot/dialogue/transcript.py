@@ -46,3 +46,9 @@ def read_transcript(events: list[dict[str, Any]]) -> Transcript:
                 transcript.topic = custom.get("topic") or transcript.topic
     transcript.article_ids = list(dict.fromkeys(transcript.article_ids))
     return transcript
+
+
+def previous_user_text(events: list[dict[str, Any]]) -> str | None:
+    """What the citizen wrote in the turn before the latest one."""
+    texts = [event.get("text") for event in events if event.get("event") == "user"]
+    return texts[-2] if len(texts) >= 2 else None
