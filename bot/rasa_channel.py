@@ -7,7 +7,9 @@ the REST channel with two changes:
 - a request must carry the front door's token in the `X-Frontdoor-Token`
   header, so nothing reaches the dialogue without the front door's CPR
   masking (403 otherwise);
-- a failed turn answers 500 and is logged without the text or the sender.
+- a failed turn answers 500 and is logged without the text or the sender;
+- the front door's `message_id` becomes the user message's id in the
+  tracker, so a turn whose answer was lost can be found there.
 
 credentials.yml names it; the token comes from RASA_TOKEN.
 """
@@ -58,7 +60,10 @@ class FrontDoorInput(InputChannel):
             if not isinstance(sender, str) or not isinstance(text, str):
                 return response.json({"error": "sender and message are required"}, status=400)
             collector = CollectingOutputChannel()
-            message = UserMessage(text, collector, sender, input_channel=self.name(), metadata=body.get("metadata"))
+            message_id = body.get("message_id") if isinstance(body.get("message_id"), str) else None
+            message = UserMessage(
+                text, collector, sender, input_channel=self.name(), message_id=message_id, metadata=body.get("metadata")
+            )
             try:
                 await on_new_message(message)
             except CancelledError:

@@ -1,7 +1,9 @@
 """The front door's Rasa wrapper spreads turns over several instances, on real
 sockets: least outstanding requests first, round robin among ties, a refused
 connection retried at once on another instance (which is then skipped until
-the monitor sees it answer), a turn that timed out never sent twice, and
+the monitor sees it answer), a turn that timed out never sent twice, a turn
+whose instance died under it answered once (from the shared tracker, or by
+another instance), and
 no more turns in flight on an instance than RASA_TURNS_IN_FLIGHT: the rest
 wait in the front door, first come first served."""
 
@@ -23,21 +25,36 @@ from bot.api.monitor import MISSES_BEFORE_DOWN, Monitor
 from bot.api.rasa_client import QUICK_TIMEOUT, WEBHOOK, RasaClient, RasaUnavailableError
 
 HOLD = "hold"
+#: Turns after which the stand-in breaks the connection: dying after it
+#: saved the turn in the shared tracker, dying before, or staying up.
+DIES_AFTER_SAVING, DIES_BEFORE_SAVING, BREAKS_OFF = "dies after saving", "dies before saving", "breaks off"
+#: Breaks the connection, and the next checks' too before its port closes (a dying process).
+DIES_SLOWLY = "dies slowly"
+SAVED_REPLY = "svar fra den delte tracker"
 
 
 class FakeRasa(ThreadingHTTPServer):
-    """A Rasa stand-in on a real port: answers /status, and a turn with a
+    """A Rasa stand-in on a real port: answers /status, /version, a
+    conversation's tracker (the shared `tracker` events), and a turn with a
     message naming its port; a turn whose message is HOLD waits for `release`."""
 
     daemon_threads = True
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, tracker: list[dict] | None = None, *, mortal: bool = False) -> None:
         self.turns: list[str] = []
+        #: Whether it breaks off (and dies) on the turns named for that.
+        self.mortal = mortal
         self.release = threading.Event()
         #: Answer /status only after the monitor's time-out (a busy Rasa).
         self.slow_status = False
+        self.tracker = tracker if tracker is not None else []
+        #: Checks to break off before it dies.
+        self.dying = 0
         super().__init__(("127.0.0.1", port), Handler)
         threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a connection this stand-in broke on purpose
 
     @property
     def port(self) -> int:
@@ -53,17 +70,57 @@ class Handler(BaseHTTPRequestHandler):
     server: FakeRasa
 
     def do_GET(self) -> None:
+        if self.server.dying:
+            self.server.dying -= 1
+            if self.server.dying:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            else:
+                self._die()
+            return
+        if self.path.startswith("/conversations/"):
+            self._json({"events": self.server.tracker})
+            return
         if self.server.slow_status:
             time.sleep(QUICK_TIMEOUT + 1)
-        self._json({"model_file": "models/abc.tar.gz"})
+        self._json({"model_file": "models/abc.tar.gz", "version": "3.6.21"})
 
     def do_POST(self) -> None:
         assert self.path == WEBHOOK
-        message = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["message"]
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        message = body["message"]
         self.server.turns.append(message)
         if message == HOLD:
             self.server.release.wait(30)
+        if self.server.mortal and self._breaks_off(message, body["message_id"]):
+            return
         self._json([{"text": str(self.server.port)}])
+
+    def _breaks_off(self, message: str, message_id: str) -> bool:
+        """Break the connection without an answer on the turns named for it;
+        first die on two of them, on one after saving the turn."""
+        if message == DIES_SLOWLY:
+            self.server.dying = 3
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return True
+        if message not in (DIES_AFTER_SAVING, DIES_BEFORE_SAVING, BREAKS_OFF):
+            return False
+        if message == DIES_AFTER_SAVING:
+            self.server.tracker += [
+                {"event": "user", "text": message, "message_id": message_id},
+                {"event": "action", "name": "action_answer"},
+                {"event": "bot", "text": SAVED_REPLY, "data": {"custom": {"kind": "answer"}}},
+            ]
+        if message == BREAKS_OFF:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        else:
+            self._die()
+        return True
+
+    def _die(self) -> None:
+        """The process is gone: its port refuses from now on, and this connection breaks."""
+        self.server.shutdown()
+        self.server.server_close()
+        self.connection.shutdown(socket.SHUT_RDWR)
 
     def _json(self, body: object) -> None:
         data = json.dumps(body).encode()
@@ -141,6 +198,73 @@ async def test_a_turn_that_timed_out_after_it_was_sent_is_not_sent_again(setting
     silent.close()
     assert servers[0].turns == []
     assert rasa.instances[0].up  # a slow instance is the monitor's to judge
+    await rasa.close()
+
+
+async def test_a_turn_whose_instance_died_after_saving_it_is_answered_from_the_tracker(settings, servers):
+    first, tracker = free_ports(2), []
+    servers += [FakeRasa(first, tracker, mortal=True), FakeRasa(first + 1, tracker)]
+    rasa = client_for(settings, first)
+    reply = await rasa.send_message("sender", DIES_AFTER_SAVING, {})  # a new client's first turn: the first instance
+    assert reply == [{"text": SAVED_REPLY}, {"custom": {"kind": "answer"}}]
+    assert servers[1].turns == []  # it ran once
+    assert [instance.up for instance in rasa.instances] == [False, True]
+    await rasa.close()
+
+
+async def test_a_turn_whose_instance_died_before_saving_it_goes_to_another(settings, servers):
+    first = free_ports(2)
+    servers += [FakeRasa(first, mortal=True), FakeRasa(first + 1)]
+    rasa = client_for(settings, first)
+    assert await say(rasa, DIES_BEFORE_SAVING) == first + 1
+    assert servers[1].turns == [DIES_BEFORE_SAVING]
+    assert [instance.up for instance in rasa.instances] == [False, True]
+    await rasa.close()
+
+
+async def test_a_turn_whose_instance_was_dying_goes_to_another_once_its_port_refuses(settings, servers):
+    first = free_ports(2)
+    servers += [FakeRasa(first, mortal=True), FakeRasa(first + 1)]
+    rasa = client_for(settings, first)
+    assert await say(rasa, DIES_SLOWLY) == first + 1
+    assert [instance.up for instance in rasa.instances] == [False, True]
+    await rasa.close()
+
+
+async def test_a_turn_cut_off_on_an_instance_still_up_is_not_sent_again(settings, servers):
+    """The instance may still run the turn: sending it again could run it twice."""
+    first = free_ports(2)
+    servers += [FakeRasa(first, mortal=True), FakeRasa(first + 1)]
+    rasa = client_for(settings, first)
+    with pytest.raises(RasaUnavailableError):
+        await say(rasa, BREAKS_OFF)
+    assert servers[1].turns == []
+    assert [instance.up for instance in rasa.instances] == [True, True]
+    await rasa.close()
+
+
+def fill_the_queue(port: int) -> list[socket.socket]:
+    """Connections to `port` until one is not made within a second."""
+    made: list[socket.socket] = []
+    while True:
+        try:
+            made.append(socket.create_connection(("127.0.0.1", port), timeout=1))
+        except TimeoutError:
+            return made
+
+
+async def test_a_turn_that_got_no_connection_in_time_goes_to_another_and_the_busy_instance_stays(settings, servers):
+    first = free_ports(2)
+    full = socket.socket()  # a listen queue never accepted from, filled: the kernel drops new connections' SYNs
+    full.bind(("127.0.0.1", first))
+    full.listen(0)
+    waiting = fill_the_queue(first)
+    servers.append(FakeRasa(first + 1))
+    rasa = client_for(settings, first)
+    assert await say(rasa) == first + 1  # a new client's first turn goes to the first instance
+    assert [instance.up for instance in rasa.instances] == [True, True]
+    for connection in [*waiting, full]:
+        connection.close()
     await rasa.close()
 
 

@@ -21,6 +21,7 @@ from pathlib import PurePath
 import httpx
 
 from bot.api.rasa_client import QUICK_TIMEOUT, Instance, RasaClient, RasaUnavailableError
+from bot.logs import get_logger
 from bot.settings import Settings
 
 OK = "ok"
@@ -30,6 +31,8 @@ DEGRADED = "degraded"
 PROBE_SECONDS = 2.0
 MISSES_BEFORE_DOWN = 2
 ACTIONS = "actions"
+
+log = get_logger("bot.monitor")
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,11 @@ class Monitor:
         self._responses[instance.url] = instance.responses
         busy = state == UNAVAILABLE and not refused and instance.responses > before
         missed = self._count(instance.url, state == OK or busy)
-        instance.up = not refused and missed < MISSES_BEFORE_DOWN
+        if refused or missed >= MISSES_BEFORE_DOWN:
+            self.rasa.take_out(instance, "refused" if refused else f"missed {missed} checks")
+        elif not instance.up:
+            log.info("rasa_instance_up", instance=self.rasa.instances.index(instance) + 1)
+            instance.up = True
         return state, PurePath(model_file).name.removesuffix(".tar.gz") if model_file else None
 
     async def _actions(self) -> str:

@@ -4,9 +4,18 @@ With several Rasa instances (RASA_INSTANCES) every call goes to the live
 instance with the fewest outstanding requests from this worker, round robin
 among ties. An instance whose port refuses the connection is marked down and
 the call goes at once to the next one: nothing reached Rasa, so nothing can
-run twice. A call that timed out or broke off after it was sent is not
+run twice. So does a call whose connection was not made within QUICK_TIMEOUT,
+but that instance stays in service: it is busy (its queue of connections
+is full), not gone. A call that timed out or broke off after it was sent is not
 retried (Rasa may have run the turn). The monitor (bot/api/monitor.py)
 probes every instance and takes a down one back when it answers again.
+
+A turn whose connection broke off (the instance died under it) is healed
+here when the instance's port now refuses: nothing more can come from it.
+If it saved the turn before it died, the reply is rebuilt from the shared
+tracker (found by the message id the front door gave the turn); if not, the
+turn goes to another instance. Either way it ran once. A turn on an
+instance that still answers is not retried: it may still be running.
 
 Each worker sends one instance at most RASA_TURNS_IN_FLIGHT turns at a
 time; later turns wait in the front door, first come first served. A Rasa
@@ -28,12 +37,16 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import math
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 import anyio
 
+from bot.api.rasa_replay import reply_of
+from bot.logs import get_logger
 from bot.settings import Settings
 
 #: The channel in bot/rasa_channel.py, and the header that carries the token.
@@ -41,18 +54,33 @@ WEBHOOK = "/webhooks/frontdoor/webhook"
 TOKEN_HEADER = "X-Frontdoor-Token"
 #: Seconds for calls no person waits on with a turn (status, tracker events).
 QUICK_TIMEOUT = 2.0
-#: Errors that mean nothing reached Rasa: the call may go to another instance.
-#: (A connection that takes longer than QUICK_TIMEOUT counts as refused.)
+#: Errors that mean nothing reached Rasa: the call may go to another
+#: instance. Only the first says the instance is gone (its port refuses);
+#: a connection that takes longer than QUICK_TIMEOUT meets a busy one.
 NOT_SENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
+#: Errors after the call was sent that mean the connection broke: the
+#: instance may have died under the turn.
+BROKE_OFF = (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, aiohttp.ClientPayloadError)
+
+#: Checks, and the seconds between them, of whether an instance whose
+#: connection broke off under a turn is gone.
+GONE_CHECKS, GONE_CHECK_PAUSE = 5, 0.1
+
+log = get_logger("bot.rasa")
 
 
 class RasaUnavailableError(Exception):
-    """Rasa did not answer, or answered with an error. `refused`: the
-    instance's port refused the connection, so nothing reached it."""
+    """Rasa did not answer, or answered with an error. `not_sent`: nothing
+    reached the instance; `refused`: because its port refused the connection.
+    `broke_off`: the instance whose connection broke after the call was sent."""
 
-    def __init__(self, kind: str, *, refused: bool = False) -> None:
+    def __init__(
+        self, kind: str, *, not_sent: bool = False, refused: bool = False, broke_off: Instance | None = None
+    ) -> None:
         super().__init__(kind)
+        self.not_sent = not_sent or refused
         self.refused = refused
+        self.broke_off = broke_off
 
 
 @dataclass
@@ -71,7 +99,7 @@ def _kind(exc: BaseException) -> str:
     """The error's name for the log: a status, Timeout, Refused or the type."""
     if isinstance(exc, aiohttp.ClientResponseError):
         return f"HTTP {exc.status}"
-    if isinstance(exc, NOT_SENT):
+    if isinstance(exc, aiohttp.ClientConnectorError):
         return "Refused"
     if isinstance(exc, asyncio.TimeoutError):
         return "Timeout"
@@ -98,6 +126,12 @@ class RasaClient:
         if self._session is not None:
             await self._session.close()
 
+    def take_out(self, instance: Instance, why: str) -> None:
+        """No more calls go to the instance until a check sees it answer."""
+        if instance.up:
+            log.warning("rasa_instance_down", instance=self.instances.index(instance) + 1, why=why)
+        instance.up = False
+
     def any_up(self) -> bool:
         return any(instance.up for instance in self.instances)
 
@@ -111,7 +145,7 @@ class RasaClient:
         return ties[next(self._turns) % len(ties)]
 
     async def _request(self, method: str, path: str, timeout: float, **kwargs: Any) -> Any:
-        """The call on one instance; on the next one while ports refuse."""
+        """The call on one instance; on the next one while nothing reached them."""
         tried: list[Instance] = []
         while True:
             instance = self._pick(tried)
@@ -119,9 +153,10 @@ class RasaClient:
             try:
                 return await self._request_to(instance, method, path, timeout, **kwargs)
             except RasaUnavailableError as exc:
-                if not exc.refused:
+                if not exc.not_sent:
                     raise
-                instance.up = False
+                if exc.refused:
+                    self.take_out(instance, "refused")
                 if len(tried) == len(self.instances):
                     raise
 
@@ -134,7 +169,9 @@ class RasaClient:
                 response.raise_for_status()
                 return await response.json(content_type=None)
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
-            raise RasaUnavailableError(_kind(exc), refused=isinstance(exc, NOT_SENT)) from exc
+            not_sent, refused = isinstance(exc, NOT_SENT), isinstance(exc, aiohttp.ClientConnectorError)
+            broke_off = instance if isinstance(exc, BROKE_OFF) and not not_sent else None
+            raise RasaUnavailableError(_kind(exc), not_sent=not_sent, refused=refused, broke_off=broke_off) from exc
         finally:
             instance.outstanding -= 1
 
@@ -146,17 +183,61 @@ class RasaClient:
     async def send_message(self, sender: str, text: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
         """Send a user message through the front-door channel when a place
         is free (first come first served); return the bot messages."""
-        body = {"sender": sender, "message": text, "metadata": metadata}
-        headers = {TOKEN_HEADER: self._token}
+        body = {"sender": sender, "message": text, "metadata": metadata, "message_id": uuid.uuid4().hex}
         places, place = self._turn_places(), object()
         deadline = anyio.current_time() + self._turn_timeout
         await self._take_place(places, place)
         try:
-            timeout = deadline - anyio.current_time()
-            messages: list[dict[str, Any]] = await self._request("POST", WEBHOOK, timeout, json=body, headers=headers)
+            return await self._turn(body, deadline - anyio.current_time())
+        except RasaUnavailableError as exc:
+            if exc.broke_off is None:
+                raise
+            broke_off, error = exc.broke_off, exc
         finally:
             places.release_on_behalf_of(place)
+        # Without a place: the turn mostly waits for the dead instance's lock,
+        # and the places shrank with the live instances.
+        return await self._recover(broke_off, body, error)
+
+    async def _turn(self, body: dict[str, Any], timeout: float) -> list[dict[str, Any]]:
+        messages: list[dict[str, Any]] = await self._request(
+            "POST", WEBHOOK, timeout, json=body, headers={TOKEN_HEADER: self._token}
+        )
         return messages
+
+    async def _recover(
+        self, instance: Instance, body: dict[str, Any], error: RasaUnavailableError
+    ) -> list[dict[str, Any]]:
+        """The turn whose connection to `instance` broke off: its reply from
+        the tracker when the instance is dead and had saved it, the turn on
+        another instance when it is dead and had not; else `error`."""
+        if not await self._refuses(instance):
+            raise error
+        self.take_out(instance, "died under a turn")
+        # Events since a restart, read from a live instance as busy as the
+        # turn's was: it gets the turn's time, not QUICK_TIMEOUT.
+        tracker = await self._api("GET", f"/conversations/{body['sender']}/tracker", timeout=self._turn_timeout)
+        reply = reply_of(tracker.get("events") or [], body["message_id"])
+        log.warning("turn_recovered", how="reply_from_tracker" if reply is not None else "sent_again")
+        # The other instance first waits for the dead one's lock on the
+        # conversation to expire (TICKET_LOCK_LIFETIME, RASA_TIMEOUT rounded
+        # up), then runs the turn in RASA_TIMEOUT.
+        return reply if reply is not None else await self._turn(body, 2 * math.ceil(self._turn_timeout))
+
+    async def _refuses(self, instance: Instance) -> bool:
+        """Whether the instance's port refuses a new connection (the process
+        is gone). A check whose connection breaks off met a process that is
+        dying (its port still took the connection): it is made again."""
+        for _ in range(GONE_CHECKS):
+            try:
+                await self._request_to(instance, "GET", "/version", QUICK_TIMEOUT)
+            except RasaUnavailableError as exc:
+                if exc.broke_off is None:
+                    return exc.refused
+                await asyncio.sleep(GONE_CHECK_PAUSE)
+                continue
+            return False
+        return False
 
     async def _take_place(self, places: anyio.CapacityLimiter, place: object) -> None:
         """A place at once when one is free, else the first free one while
