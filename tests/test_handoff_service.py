@@ -11,12 +11,14 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import create_engine, select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.api.chat_service import turn_state_query
 from bot.caseworker.auth import create_caseworker
 from bot.dialogue import handoff
 from bot.handoff import rasa_queue, service
+from bot.insights import maintenance
 from bot.storage.db import make_engine, read_engine, read_one
 from bot.storage.migrate import migrate
 from bot.storage.models import Author, CaseMessage, CaseStatus, Caseworker, Channel, HandoffCase, OutboxMessage, Team
@@ -154,6 +156,40 @@ def test_a_turns_state_is_one_read_and_on_postgresql_without_a_transaction(sessi
         assert autocommit is True  # no BEGIN and ROLLBACK around the read
     else:
         assert engine is sessions.kw["bind"]
+
+
+def test_read_one_gives_the_row_sqlalchemy_gives_in_every_state(sessions):
+    """On SQLite read_one runs the statement compiled once on the driver's
+    connection: the same values and types as SQLAlchemy's own execution,
+    for a waiting, a second waiting, a claimed and no case, with events for
+    Rasa queued and the chat closed for maintenance."""
+    with sessions.begin() as session:
+        me = _caseworker(session, Municipality.RODOVRE)
+        first, second, claimed = (_case(session, Municipality.RODOVRE) for _ in range(3))
+        service.claim(session, me, claimed.id, handoff.claimed(me.display_name, me.first_name))
+        rasa_queue.enqueue(session, second.sender, {"event": "pause"})
+        senders = (first.sender, second.sender, claimed.sender, "x")
+    engine = read_engine(sessions.kw["bind"])
+    for closed in (False, True):
+        if closed:
+            with sessions.begin() as session:
+                maintenance.switch_on(session, None, None, None)
+        with engine.connect() as connection:
+            expected = [tuple(connection.execute(turn_state_query(), {"sender": s}).one()) for s in senders]
+        read = [tuple(read_one(engine, turn_state_query(), {"sender": s})) for s in senders]
+        assert read == expected
+        assert [type(row[0]) for row in read] == [CaseStatus, CaseStatus, CaseStatus, type(None)]
+        assert [row[3] for row in read] == [closed] * 4
+    with sessions.begin() as session:
+        maintenance.switch_off(session, None, None)
+
+
+def test_read_one_fails_as_sqlalchemy_does_without_the_parameters(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")  # no tables
+    with pytest.raises(OperationalError, match="no such table") as failed:
+        read_one(engine, turn_state_query(), {"sender": "hemmelig-samtale"})
+    assert "hemmelig-samtale" not in str(failed.value)
+    engine.dispose()
 
 
 @pytest.mark.postgres

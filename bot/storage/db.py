@@ -9,15 +9,16 @@ caller tells the person plainly.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import CursorResult, Engine, Executable, Result, Row, create_engine, event, text
+from sqlalchemy import CursorResult, Engine, Result, Row, Select, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.settings import get_settings
@@ -74,9 +75,13 @@ def read_engine(engine: Engine) -> Engine:
     return make_engine(url, isolation_level="AUTOCOMMIT", pool_pre_ping=False)
 
 
-def read_one(engine: Engine, statement: Executable, params: dict[str, Any]) -> Row[Any]:
-    """The one row of a read statement; read again on a new connection
-    when the database had dropped the one taken from the pool (it restarted)."""
+def read_one(engine: Engine, statement: Select[Any], params: dict[str, Any]) -> Sequence[Any]:
+    """The one row of a read statement. On SQLite it runs as SQL compiled
+    once (see `PreparedRead`); on PostgreSQL it is read again on a new
+    connection when the database had dropped the one taken from the pool
+    (it restarted)."""
+    if engine.dialect.name == "sqlite":
+        return _prepared(engine, statement).one(params)
     try:
         return _one(engine, statement, params)
     except DBAPIError as exc:
@@ -85,9 +90,55 @@ def read_one(engine: Engine, statement: Executable, params: dict[str, Any]) -> R
     return _one(engine, statement, params)
 
 
-def _one(engine: Engine, statement: Executable, params: dict[str, Any]) -> Row[Any]:
+def _one(engine: Engine, statement: Select[Any], params: dict[str, Any]) -> Row[Any]:
     with engine.connect() as connection:
         return connection.execute(statement, params).one()
+
+
+@dataclass(frozen=True)
+class PreparedRead:
+    """A read statement compiled once for an engine and run on the driver's
+    connection: its SQL, each parameter's name, default and conversion, and
+    each column's conversion, all from SQLAlchemy's compiler and types. On
+    SQLite, SQLAlchemy's execution around a read cost the front door ten
+    times the read itself on every turn (0.5 ms a turn against 0.05 ms)."""
+
+    engine: Engine
+    sql: str
+    parameters: tuple[tuple[str, Any, Callable[[Any], Any] | None], ...]
+    columns: tuple[Callable[[Any], Any] | None, ...]
+
+    def one(self, params: dict[str, Any]) -> tuple[Any, ...]:
+        args = [_converted(convert, params.get(name, default)) for name, default, convert in self.parameters]
+        dbapi_error = self.engine.dialect.loaded_dbapi.Error
+        try:
+            with self.engine.raw_connection() as connection:
+                cursor = connection.cursor()
+                cursor.execute(self.sql, args)
+                rows = cursor.fetchall()
+                cursor.close()
+        except dbapi_error as exc:  # as SQLAlchemy raises it, without the parameters
+            raise DBAPIError.instance(self.sql, None, exc, dbapi_error, hide_parameters=True) from exc
+        if len(rows) != 1:
+            raise NoResultFound("no row") if not rows else MultipleResultsFound("several rows")
+        return tuple(_converted(convert, value) for convert, value in zip(self.columns, rows[0], strict=True))
+
+
+def _converted(convert: Callable[[Any], Any] | None, value: Any) -> Any:
+    return convert(value) if convert else value
+
+
+@lru_cache(maxsize=16)
+def _prepared(engine: Engine, statement: Select[Any]) -> PreparedRead:
+    dialect = engine.dialect
+    compiled = statement.compile(dialect=dialect)
+    binds = [compiled.binds[name] for name in compiled.positiontup or ()]
+    return PreparedRead(
+        engine,
+        str(compiled),
+        tuple((bind.key, bind.value, bind.type.bind_processor(dialect)) for bind in binds),
+        tuple(column.type.result_processor(dialect, None) for column in statement.selected_columns),
+    )
 
 
 @lru_cache
