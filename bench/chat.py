@@ -109,6 +109,13 @@ class Turn:
     def kind(self) -> str:
         return self.custom.get("kind", "none")
 
+    @property
+    def languages(self) -> set[str]:
+        """The languages messages of the turn are marked as written in
+        (`custom.language`, which the widget gives screen readers): an English
+        note before a Danish message marks that note, not the turn's kind."""
+        return {m["custom"]["language"] for m in self.messages if "language" in (m.get("custom") or {})}
+
 
 def send(client: httpx.Client, sender: str, text: str, metadata: dict[str, str]) -> Turn:
     started = time.perf_counter()

@@ -156,9 +156,9 @@ class Judge:
     @staticmethod
     def got_kind(turn: Turn, kind: str) -> bool:
         if kind == NO_ANSWER:
-            return turn.kind in ("fallback", "handoff") and turn.custom.get("language") != "en"
+            return turn.kind in ("fallback", "handoff") and "en" not in turn.languages
         if kind == ENGLISH:
-            return turn.custom.get("language") == "en"
+            return "en" in turn.languages
         return turn.kind == kind
 
 
