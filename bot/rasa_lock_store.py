@@ -76,7 +76,7 @@ class AtomicRedisLockStore(RedisLockStore):
         while True:
             lock = self._change(conversation_id, lambda lock: _renewed(lock, ticket))
             if lock is None:  # the ticket expired: the loop stalled longer than its lifetime
-                raise LockError(f"Could not acquire lock for conversation_id '{conversation_id}'.")
+                raise LockError("The ticket expired while it waited for the conversation's lock.")  # no id in logs
             if not lock.is_locked(ticket):
                 return lock
             await asyncio.sleep(wait_time_in_seconds)

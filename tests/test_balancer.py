@@ -212,21 +212,14 @@ async def test_a_turn_whose_instance_died_after_saving_it_is_answered_from_the_t
     await rasa.close()
 
 
-async def test_a_turn_whose_instance_died_before_saving_it_goes_to_another(settings, servers):
+@pytest.mark.parametrize("message", [DIES_BEFORE_SAVING, DIES_SLOWLY])
+async def test_a_turn_whose_instance_died_before_saving_it_goes_to_another(settings, servers, message):
+    """Also when the instance was still dying: a check that breaks off is made again until its port refuses."""
     first = free_ports(2)
     servers += [FakeRasa(first, mortal=True), FakeRasa(first + 1)]
     rasa = client_for(settings, first)
-    assert await say(rasa, DIES_BEFORE_SAVING) == first + 1
-    assert servers[1].turns == [DIES_BEFORE_SAVING]
-    assert [instance.up for instance in rasa.instances] == [False, True]
-    await rasa.close()
-
-
-async def test_a_turn_whose_instance_was_dying_goes_to_another_once_its_port_refuses(settings, servers):
-    first = free_ports(2)
-    servers += [FakeRasa(first, mortal=True), FakeRasa(first + 1)]
-    rasa = client_for(settings, first)
-    assert await say(rasa, DIES_SLOWLY) == first + 1
+    assert await say(rasa, message) == first + 1
+    assert servers[1].turns == [message]
     assert [instance.up for instance in rasa.instances] == [False, True]
     await rasa.close()
 
