@@ -21,7 +21,6 @@ from pathlib import PurePath
 import httpx
 
 from bot.api.rasa_client import QUICK_TIMEOUT, Instance, RasaClient, RasaUnavailableError
-from bot.logs import get_logger
 from bot.settings import Settings
 
 OK = "ok"
@@ -31,8 +30,6 @@ DEGRADED = "degraded"
 PROBE_SECONDS = 2.0
 MISSES_BEFORE_DOWN = 2
 ACTIONS = "actions"
-
-log = get_logger("bot.monitor")
 
 
 @dataclass(frozen=True)
@@ -87,9 +84,8 @@ class Monitor:
         missed = self._count(instance.url, state == OK or busy)
         if refused or missed >= MISSES_BEFORE_DOWN:
             self.rasa.take_out(instance, "refused" if refused else f"missed {missed} checks")
-        elif not instance.up:
-            log.info("rasa_instance_up", instance=self.rasa.instances.index(instance) + 1)
-            instance.up = True
+        else:
+            self.rasa.take_back(instance)
         return state, PurePath(model_file).name.removesuffix(".tar.gz") if model_file else None
 
     async def _actions(self) -> str:

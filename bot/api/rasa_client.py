@@ -132,6 +132,12 @@ class RasaClient:
             log.warning("rasa_instance_down", instance=self.instances.index(instance) + 1, why=why)
         instance.up = False
 
+    def take_back(self, instance: Instance) -> None:
+        """Calls go to the instance again (a check saw it answer)."""
+        if not instance.up:
+            log.info("rasa_instance_up", instance=self.instances.index(instance) + 1)
+        instance.up = True
+
     def any_up(self) -> bool:
         return any(instance.up for instance in self.instances)
 
